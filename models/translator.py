@@ -1,0 +1,96 @@
+"""Inference: `load(folder)` -> `Translator`, callable on any PIL image."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .checkpoint import CARD, load_generator
+from .config import ModelConfig
+from .images import to_rgb
+from .networks import Generator
+
+
+def to_tensor(image: Image.Image) -> torch.Tensor:
+    """8-bit RGB -> 1x3xHxW in [-1, 1]."""
+    arr = torch.from_numpy(np.asarray(image, dtype=np.uint8).copy())
+    return arr.permute(2, 0, 1).unsqueeze(0).float().div(127.5).sub(1.0)
+
+
+def to_image(tensor: torch.Tensor) -> Image.Image:
+    """1x3xHxW (or 3xHxW) in [-1, 1] -> 8-bit RGB."""
+    t = tensor.detach().float().cpu()
+    t = t[0] if t.dim() == 4 else t
+    arr = ((t.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
+    return Image.fromarray(arr, "RGB")
+
+
+class Translator:
+    """A loaded generator plus what it needs to take any image: mode, size and aspect handling.
+
+    Thread-safe: one forward at a time per translator (seeded dropout uses the global RNG).
+    """
+
+    def __init__(self, generator: Generator, config: ModelConfig, card: str = "", device: str = "cpu"):
+        self.generator = generator.to(device).eval()
+        self.config = config
+        self.card = card
+        self.device = torch.device(device)
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def prepare(self, image: Image.Image, size: int) -> tuple[Image.Image, tuple[int, int, int, int]]:
+        """Pad to a square with the model's pad colour, then resize to `size`.
+
+        Returns the square input and the box (in `size` pixels) that holds the original content.
+        """
+        image = to_rgb(image, self.config.pad_color)
+        w, h = image.size
+        side = max(w, h)
+        square = Image.new("RGB", (side, side), self.config.pad_color)
+        left, top = (side - w) // 2, (side - h) // 2
+        square.paste(image, (left, top))
+        # Label maps are categorical: never blend colours into labels that don't exist.
+        resample = Image.NEAREST if self.config.input_kind == "labels" else Image.BICUBIC
+        square = square.resize((size, size), resample)
+        s = size / side
+        box = (round(left * s), round(top * s), round((left + w) * s), round((top + h) * s))
+        return square, box
+
+    @torch.inference_mode()
+    def __call__(self, image: Image.Image, seed: int | None = None, size: int = 256) -> Image.Image:
+        """Translate `image`; the result keeps its aspect ratio with its long side = `size`.
+
+        `seed` fixes the dropout noise (same seed, same picture); None draws fresh noise.
+        """
+        multiple = self.generator.multiple
+        if size < multiple or size % multiple:
+            raise ValueError(f"size must be a positive multiple of {multiple}, got {size}")
+        square, box = self.prepare(image, size)
+        x = to_tensor(square).to(self.device)
+        with self._lock:
+            with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+                if seed is not None:
+                    torch.manual_seed(seed)
+                else:
+                    torch.seed()
+                y = self.generator(x)
+        out = to_image(y)
+        if box != (0, 0, size, size):
+            out = out.crop(box)
+        return out
+
+
+def load(folder: str | Path, device: str = "cpu") -> Translator:
+    """Load a model folder (``model.safetensors`` + ``config.json``) for inference."""
+    folder = Path(folder)
+    generator, config = load_generator(folder, device)
+    card_path = folder / CARD
+    card = card_path.read_text(encoding="utf-8") if card_path.is_file() else ""
+    return Translator(generator, config, card, device)
