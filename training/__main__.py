@@ -1,0 +1,126 @@
+"""`python -m training {train,evaluate,retrain}`: the one entry point for training jobs."""
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from .config import OBJECTIVES, PRESETS, TrainConfig, make_config
+
+
+def add_train_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--name", required=True, help="run name; writes runs/NAME/")
+    p.add_argument("--runs", default="runs", help="folder that holds run folders (default: runs)")
+    p.add_argument("--preset", choices=sorted(PRESETS), default="paper",
+                   help="paper: ngf 64 / ndf 64 as in the paper; compact: ngf 16 / ndf 32, the shipped size")
+    p.add_argument("--objective", choices=OBJECTIVES, default="l1+cgan", help="loss ablation (paper Table 1)")
+    p.add_argument("--arch", choices=("unet", "encoder_decoder"), default="unet")
+    p.add_argument("--patch", type=int, choices=(1, 16, 70, 286), default=70, help="PatchGAN receptive field")
+    p.add_argument("--ngf", type=int, help="generator width (overrides the preset)")
+    p.add_argument("--ndf", type=int, help="discriminator width (overrides the preset)")
+    p.add_argument("--norm", choices=("batch", "instance"), default="batch")
+    p.add_argument("--input-kind", choices=("edges", "labels", "sketch", "image"), default="edges")
+    p.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB",
+                   help="AtoB: the left half of each pair is the input")
+    p.add_argument("--epochs", type=int, help="passes over the training pairs (default 200; on --resume, extends the run)")
+    p.add_argument("--decay-epochs", type=int, default=0, help="linear LR decay to 0 over the last N epochs")
+    p.add_argument("--max-steps", type=int, help="stop after this many steps in all (on --resume, extends the run)")
+    p.add_argument("--batch-size", type=int, default=1)
+    p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--lambda-l1", type=float, default=100.0)
+    p.add_argument("--no-jitter", action="store_true", help="no resize-286/crop-256 jitter")
+    p.add_argument("--no-flip", action="store_true", help="no mirroring")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--no-bf16", action="store_true", help="CUDA: train in float32 instead of bf16 autocast")
+    p.add_argument("--compile", action="store_true", help="torch.compile the networks")
+    p.add_argument("--save-every", type=int, default=500)
+    p.add_argument("--keep-every", type=int, default=5000)
+    p.add_argument("--sample-every", type=int, default=500)
+    p.add_argument("--log-every", type=int, default=50)
+
+
+def config_from_args(args: argparse.Namespace, data: str) -> TrainConfig:
+    return make_config(
+        args.name, data, preset=args.preset, objective=args.objective, arch=args.arch, patch=args.patch,
+        ngf=args.ngf, ndf=args.ndf, norm=args.norm, input_kind=args.input_kind,
+        direction=args.direction, jitter=not args.no_jitter, flip=not args.no_flip,
+        epochs=args.epochs or 200, decay_epochs=args.decay_epochs, max_steps=args.max_steps or 0,
+        batch_size=args.batch_size, lr=args.lr, lambda_l1=args.lambda_l1, seed=args.seed,
+        device=args.device, bf16=not args.no_bf16, compile=args.compile, save_every=args.save_every,
+        keep_every=args.keep_every, sample_every=args.sample_every, log_every=args.log_every,
+        command="python -m training " + shlex.join(sys.argv[1:]),
+    )
+
+
+def run_training(cfg: TrainConfig, run_dir: Path, resume: bool, args: argparse.Namespace | None = None) -> None:
+    from .trainer import Trainer
+
+    saved = run_dir / "train_config.json"
+    if saved.is_file() and not resume:
+        sys.exit(f"{run_dir} already holds a run: pass --resume to continue it, or choose another --name")
+    if resume and saved.is_file():
+        cfg = TrainConfig.from_file(saved)  # the run's own config wins: nothing to retype...
+        if args is not None:  # ...except how long to go on for
+            cfg.epochs = args.epochs or cfg.epochs
+            cfg.max_steps = cfg.max_steps if args.max_steps is None else args.max_steps
+    trainer = Trainer(cfg, run_dir)
+    if resume:
+        print(f"resuming {run_dir} at step {trainer.step}" if trainer.resume() else f"no checkpoint in {run_dir}: starting")
+    trainer.fit()
+    if trainer.is_main:
+        print(f"model: {run_dir / 'model'}  (step {trainer.step}/{trainer.total_steps})")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train a pix2pix model on aligned A|B pairs")
+    train.add_argument("--data", required=True, help="folder with train/ (and val/) of A|B pair images")
+    train.add_argument("--resume", action="store_true", help="continue runs/NAME from its latest checkpoint")
+    add_train_args(train)
+
+    ev = sub.add_parser("evaluate", help="metrics and per-image outputs of a model on a split")
+    ev.add_argument("--model", required=True, help="model folder (model.safetensors + config.json)")
+    ev.add_argument("--data", required=True, help="dataset folder (uses its val/ split) or a folder of pairs")
+    ev.add_argument("--split", default="val")
+    ev.add_argument("--out", help="where to write outputs and metrics.json (default: MODEL/eval_SPLIT)")
+    ev.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB")
+    ev.add_argument("--limit", type=int, default=0, help="evaluate the first N pairs only")
+    ev.add_argument("--no-structure", action="store_true", help="skip the edge-structure metric (needs HED)")
+    ev.add_argument("--device", default="cpu")
+    ev.add_argument("--seed", type=int, default=0)
+
+    re = sub.add_parser("retrain", help="photos folder -> edge dataset -> trained model in the app")
+    re.add_argument("photos", help="a folder of your photos (nested folders and mixed formats are fine)")
+    re.add_argument("--detector", choices=("auto", "hed", "canny"), default="auto")
+    re.add_argument("--datasets", default="data", help="where the built edge dataset goes (default: data)")
+    add_train_args(re)
+    re.set_defaults(preset="compact")
+
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        run_training(config_from_args(args, args.data), Path(args.runs) / args.name, args.resume, args)
+    elif args.command == "evaluate":
+        from .evaluate import evaluate
+
+        out = Path(args.out) if args.out else Path(args.model) / f"eval_{args.split}"
+        metrics = evaluate(args.model, args.data, out, split=args.split, direction=args.direction,
+                           limit=args.limit, structure=not args.no_structure, device=args.device, seed=args.seed)
+        print(f"metrics: {out / 'metrics.json'}")
+        for k, v in metrics["summary"].items():
+            print(f"  {k}: {v:.4f}" if isinstance(v, float) else f"  {k}: {v}")
+    elif args.command == "retrain":
+        from hed_edges.build import build_dataset
+
+        data_dir = Path(args.datasets) / args.name
+        build_dataset(args.photos, data_dir, size=256, detector=args.detector)
+        run_dir = Path(args.runs) / args.name
+        run_training(config_from_args(args, str(data_dir)), run_dir, (run_dir / "train_config.json").is_file(), args)
+        print(f"`python app.py` now lists {args.name} (found in {args.runs}/)")
+
+
+if __name__ == "__main__":
+    main()

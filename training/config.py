@@ -1,0 +1,121 @@
+"""Typed training configuration; saved with every run so `--resume` needs no flags."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from models.config import DiscriminatorConfig, GeneratorConfig, ModelConfig, _from_dict
+
+# The paper's objective ablations (Table 1): which terms the generator is trained with.
+Objective = Literal["l1", "gan", "cgan", "l1+gan", "l1+cgan"]
+OBJECTIVES: tuple[str, ...] = ("l1", "gan", "cgan", "l1+gan", "l1+cgan")
+
+# Widths per preset. `paper` is appendix 6.1 exactly. `compact` (ngf 16, ndf 32) is what we
+# ship: a 3.4M-parameter U-Net, 13 MiB in float32 (under the 16 MiB per-file budget without
+# quantisation), ~15 ms per 256x256 image on 2 CPU cores; see benchmarks/train_infer.py.
+PRESETS: dict[str, dict[str, int]] = {
+    "paper": {"ngf": 64, "ndf": 64},
+    "compact": {"ngf": 16, "ndf": 32},
+}
+
+
+@dataclass
+class DataConfig:
+    root: str = ""
+    direction: Literal["AtoB", "BtoA"] = "AtoB"  # AtoB: left half is the input
+    load_size: int = 286  # paper jitter: resize to 286, random crop 256
+    crop_size: int = 256
+    jitter: bool = True
+    flip: bool = True
+    val_split: str = "val"
+
+
+@dataclass
+class TrainConfig:
+    name: str = "pix2pix"
+    preset: Literal["paper", "compact"] = "paper"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    objective: Objective = "l1+cgan"
+    lambda_l1: float = 100.0
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    batch_size: int = 1
+    epochs: int = 200
+    decay_epochs: int = 0  # linear LR decay to 0 over the last N epochs (0 = constant LR)
+    max_steps: int = 0  # stop after this many steps (0 = run all epochs)
+    seed: int = 0
+    device: str = "auto"
+    bf16: bool = True  # autocast on CUDA only
+    channels_last: bool = True  # CUDA only
+    compile: bool = False
+    save_every: int = 500  # steps between `latest` checkpoints
+    keep_every: int = 5000  # steps between checkpoints that are never pruned (0 = none)
+    sample_every: int = 500
+    log_every: int = 50
+    command: str = ""
+
+    @property
+    def uses_gan(self) -> bool:
+        return "gan" in self.objective
+
+    @property
+    def uses_l1(self) -> bool:
+        return "l1" in self.objective
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        return _from_dict(cls, data)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "TrainConfig":
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def make_config(
+    name: str,
+    data: str,
+    preset: str = "paper",
+    objective: str = "l1+cgan",
+    arch: str = "unet",
+    patch: int = 70,
+    ngf: int | None = None,
+    ndf: int | None = None,
+    norm: str = "batch",
+    input_kind: str = "edges",
+    num_downs: int = 8,
+    **overrides: Any,
+) -> TrainConfig:
+    """One place that turns flags into a consistent TrainConfig (presets, ablations, widths)."""
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    if preset not in PRESETS:
+        raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
+    widths = PRESETS[preset]
+    gen = GeneratorConfig(arch=arch, ngf=ngf or widths["ngf"], norm=norm, num_downs=num_downs)
+    pad = (0, 0, 170) if input_kind == "labels" else (255, 255, 255)
+    model = ModelConfig(name=name, generator=gen, input_kind=input_kind, pad_color=pad)
+    # "gan" (unconditional) vs "cgan": whether D also sees the input (paper section 4.2).
+    disc = DiscriminatorConfig(
+        patch=patch, conditional=objective.endswith("cgan"), ndf=ndf or widths["ndf"], norm=norm
+    )
+    data_fields = {f.name for f in dataclasses.fields(DataConfig)}
+    data_over = {k: overrides.pop(k) for k in list(overrides) if k in data_fields}
+    data_cfg = DataConfig(root=data, **data_over)
+    if data_cfg.crop_size % 2**num_downs:
+        raise ValueError(
+            f"crop size {data_cfg.crop_size} must be a multiple of 2**num_downs = {2**num_downs} "
+            "(the U-Net halves the image num_downs times)"
+        )
+    return TrainConfig(
+        name=name, preset=preset, model=model, discriminator=disc,
+        data=data_cfg, objective=objective, **overrides,
+    )

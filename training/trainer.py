@@ -1,0 +1,278 @@
+"""The training loop: one run folder, resumable to the step, CPU or CUDA (DDP via torchrun)."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from models.checkpoint import atomic_write_bytes, save_model
+from models.networks import Discriminator, Generator
+from models.translator import to_image
+
+from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .data import PairDataset, epoch_order, step_generator
+from .losses import discriminator_loss, generator_loss
+from .report import plot_losses, sample_grid
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda was asked for, but torch sees no CUDA device")
+    return device
+
+
+class Trainer:
+    """Owns the networks, optimisers, data and run folder of one training run."""
+
+    def __init__(self, cfg: TrainConfig, run_dir: str | Path, progress: bool = True):
+        self.cfg = cfg
+        self.run_dir = Path(run_dir)
+        self.progress = progress
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.device = pick_device(cfg.device)
+        if self.world > 1:
+            if not dist.is_initialized():
+                dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
+            if self.device.type == "cuda":
+                self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+                torch.cuda.set_device(self.device)
+        self.is_main = self.rank == 0
+        torch.manual_seed(cfg.seed + self.rank)
+
+        nearest = cfg.model.input_kind == "labels"
+        self.data = PairDataset(cfg.data.root, cfg.data, "train", nearest, train=True, progress=progress and self.is_main)
+        self.samples = self._sample_batch(nearest)
+        self.steps_per_epoch = len(self.data) // (cfg.batch_size * self.world)
+        if self.steps_per_epoch == 0:
+            raise ValueError(
+                f"{len(self.data)} training pairs is fewer than one batch ({cfg.batch_size} x {self.world} processes)"
+            )
+        self.total_steps = cfg.epochs * self.steps_per_epoch
+        if cfg.max_steps:
+            self.total_steps = min(self.total_steps, cfg.max_steps)
+
+        cuda = self.device.type == "cuda"
+        self.memory_format = torch.channels_last if (cuda and cfg.channels_last) else torch.contiguous_format
+        self.G = Generator(cfg.model.generator).to(self.device, memory_format=self.memory_format)
+        self.D = (
+            Discriminator(cfg.discriminator, cfg.model.generator.in_channels, cfg.model.generator.out_channels)
+            .to(self.device, memory_format=self.memory_format)
+            if cfg.uses_gan else None
+        )
+        betas = (cfg.beta1, cfg.beta2)
+        self.optimizers = {"G": torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas)}
+        if self.D is not None:
+            self.optimizers["D"] = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas)
+        self.G_train, self.D_train = self.G, self.D
+        if self.world > 1:
+            ids = [self.device.index] if cuda else None
+            self.G_train = DistributedDataParallel(self.G, device_ids=ids)
+            if self.D is not None:
+                self.D_train = DistributedDataParallel(self.D, device_ids=ids)
+        if cfg.compile:
+            self.G_train = torch.compile(self.G_train)
+            if self.D_train is not None:
+                self.D_train = torch.compile(self.D_train)
+        self.autocast = (
+            torch.autocast("cuda", dtype=torch.bfloat16) if (cuda and cfg.bf16) else nullcontext()
+        )
+        self.step = 0
+        self.wall = 0.0
+        self._stop = False
+
+    # -- data -------------------------------------------------------------------------------
+    def _sample_batch(self, nearest: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """A fixed few val pairs (train pairs when there is no val split) for the sample grids."""
+        root = Path(self.cfg.data.root)
+        split = self.cfg.data.val_split if (root / self.cfg.data.val_split).is_dir() else "train"
+        val = PairDataset(root, self.cfg.data, split, nearest, train=False, progress=False)
+        return val.batch(list(range(min(4, len(val)))))
+
+    def _indices(self, step: int) -> list[int]:
+        """The samples this process trains on at `step` (rank-sharded global batch)."""
+        epoch, pos = divmod(step, self.steps_per_epoch)
+        order = epoch_order(len(self.data), epoch, self.cfg.seed)
+        per_step = self.cfg.batch_size * self.world
+        start = pos * per_step + self.rank * self.cfg.batch_size
+        return order[start:start + self.cfg.batch_size]
+
+    def lr_at(self, step: int) -> float:
+        """Constant, then linear decay to zero over the last `decay_epochs` (reference pix2pix rule)."""
+        if not self.cfg.decay_epochs:
+            return self.cfg.lr
+        epoch = step // self.steps_per_epoch
+        constant = self.cfg.epochs - self.cfg.decay_epochs
+        return self.cfg.lr * (1.0 - max(0, epoch + 1 - constant) / (self.cfg.decay_epochs + 1))
+
+    # -- one step ---------------------------------------------------------------------------
+    def train_step(self, step: int) -> dict[str, float]:
+        cfg = self.cfg
+        a, b = self.data.batch(self._indices(step), step_generator(cfg.seed + 7 * self.rank, step))
+        a = a.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
+        b = b.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
+        for opt in self.optimizers.values():
+            for group in opt.param_groups:
+                group["lr"] = self.lr_at(step)
+        condition = a if cfg.discriminator.conditional else None
+        with self.autocast:
+            fake = self.G_train(a)
+        terms: dict[str, float] = {}
+        fake_logits = None
+        if self.D is not None:
+            self.D.requires_grad_(True)
+            with self.autocast:
+                real_logits = self.D_train(condition, b)
+                detached_logits = self.D_train(condition, fake.detach())
+            loss_d, d_terms = discriminator_loss(real_logits, detached_logits)
+            self.optimizers["D"].zero_grad(set_to_none=True)
+            loss_d.backward()
+            self.optimizers["D"].step()
+            terms.update(d_terms)
+            # G's pass through D: D frozen, and outside DDP so no gradient sync is expected.
+            self.D.requires_grad_(False)
+            with self.autocast:
+                fake_logits = self.D(condition, fake)
+        loss_g, g_terms = generator_loss(fake_logits, fake, b, cfg.lambda_l1, cfg.uses_l1)
+        self.optimizers["G"].zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.optimizers["G"].step()
+        terms.update(g_terms)
+        return terms
+
+    # -- run folder -------------------------------------------------------------------------
+    @property
+    def ckpt_dir(self) -> Path:
+        return self.run_dir / "checkpoints"
+
+    def resume(self) -> bool:
+        path = latest_checkpoint(self.ckpt_dir)
+        if path is None:
+            return False
+        state = load_checkpoint(path, self.G, self.D, self.optimizers)
+        self.step = state["step"]
+        self.wall = state.get("wall_seconds", 0.0)
+        if self.rank:
+            torch.manual_seed(self.cfg.seed + self.rank + self.step)
+        if self.is_main:
+            self._truncate_log(self.step)
+        return True
+
+    def _truncate_log(self, step: int) -> None:
+        """Drop log lines written after the checkpoint we resume from (they will be redone)."""
+        log = self.run_dir / "log.jsonl"
+        if log.is_file():
+            lines = [ln for ln in log.read_text().splitlines() if ln and json.loads(ln)["step"] <= step]
+            atomic_write_bytes(log, ("\n".join(lines) + "\n" if lines else "").encode())
+
+    def save(self) -> None:
+        if not self.is_main:
+            return
+        keep = bool(self.cfg.keep_every) and self.step % self.cfg.keep_every == 0
+        save_checkpoint(
+            self.ckpt_dir, self.step, self.G, self.D, self.optimizers,
+            {"wall_seconds": self.wall, "epoch": self.step / self.steps_per_epoch}, keep,
+        )
+        self.export()
+        plot_losses(self.run_dir / "log.jsonl", self.run_dir / "loss.png")
+
+    def export(self) -> Path:
+        """The run's current generator as a model folder the app and `evaluate` can load."""
+        cfg = self.cfg
+        model_cfg = cfg.model
+        model_cfg.training = {
+            "data": str(cfg.data.root),
+            "direction": cfg.data.direction,
+            "pairs": len(self.data),
+            "objective": cfg.objective,
+            "lambda_l1": cfg.lambda_l1,
+            "preset": cfg.preset,
+            "discriminator": f"{cfg.discriminator.patch}x{cfg.discriminator.patch} PatchGAN, ndf {cfg.discriminator.ndf}",
+            "batch_size": cfg.batch_size * self.world,
+            "steps": self.step,
+            "epochs": round(self.step / self.steps_per_epoch, 2),
+            "device": f"{self.device.type}" + (f" ({torch.cuda.get_device_name(self.device)})" if self.device.type == "cuda" else "")
+            + (f" x{self.world}" if self.world > 1 else ""),
+            "wall_seconds": round(self.wall, 1),
+            "command": cfg.command,
+        }
+        return save_model(self.run_dir / "model", self.G, model_cfg)
+
+    def write_samples(self) -> None:
+        if not self.is_main:
+            return
+        a, b = self.samples
+        with torch.no_grad(), self.autocast:
+            fake = self.G(a.to(self.device))
+        grid = sample_grid(a, fake.float().cpu(), b)
+        path = self.run_dir / "samples" / f"step_{self.step:08d}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        to_image(grid).save(path, quality=92)
+
+    def _log(self, record: dict[str, Any]) -> None:
+        with open(self.run_dir / "log.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def _on_signal(self, signum, frame) -> None:
+        self._stop = True
+
+    # -- the loop ---------------------------------------------------------------------------
+    def fit(self) -> dict[str, float]:
+        """Train until total_steps (or a SIGINT/SIGTERM, after which it checkpoints and returns)."""
+        cfg = self.cfg
+        if self.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(self.run_dir / "train_config.json", cfg.to_json().encode())
+        handlers = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        per_step = cfg.batch_size * self.world
+        bar = tqdm(
+            total=self.total_steps * per_step, initial=self.step * per_step, unit="img",
+            disable=not (self.progress and self.is_main), dynamic_ncols=True, smoothing=0.05,
+        )
+        window: dict[str, list[float]] = {}
+        last: dict[str, float] = {}
+        t0 = time.perf_counter()
+        try:
+            while self.step < self.total_steps and not self._stop:
+                terms = self.train_step(self.step)
+                self.step += 1
+                for k, v in terms.items():
+                    window.setdefault(k, []).append(v)
+                bar.update(per_step)
+                now = time.perf_counter()
+                self.wall += now - t0
+                t0 = now
+                if self.step % cfg.log_every == 0 or self.step == self.total_steps:
+                    last = {k: sum(v) / len(v) for k, v in window.items()}
+                    window.clear()
+                    if not all(math.isfinite(v) for v in last.values()):
+                        raise FloatingPointError(f"non-finite loss at step {self.step}: {last}")
+                    if self.is_main:
+                        self._log({"step": self.step, "epoch": round(self.step / self.steps_per_epoch, 4),
+                                   "lr": self.lr_at(self.step - 1), **last})
+                    bar.set_postfix({k: f"{v:.3f}" for k, v in last.items()})
+                if self.step % cfg.sample_every == 0:
+                    self.write_samples()
+                if self.step % cfg.save_every == 0 or self.step == self.total_steps:
+                    self.save()
+            if self._stop:
+                self.save()
+        finally:
+            bar.close()
+            for s, h in handlers.items():
+                signal.signal(s, h)
+        return last
