@@ -87,8 +87,12 @@ def edge_masks(images: Sequence[Image.Image], size: tuple[int, int] | None, dete
 def extract_edges(image: Image.Image | str, size: int | None = 256, detector: str = "auto",
                   device: str = "cpu") -> Image.Image:
     """Edge drawing of `image` as pix2pix's edges2* sets have them: mode 'L', black 1-px lines on white,
-    aspect kept, long side `size` (None: the input's size). HED runs on the image at its own size, then the
-    map is resized, as the original pipeline did."""
+    aspect kept, long side `size` (None: the input's size). The detector sees the image already resized to
+    that size, exactly as `build` does; on the edges2shoes reference this matched better than running HED
+    at 2x and resizing the map (see benchmarks/hed_edges_vs_reference.py)."""
     image = to_rgb(open_image(image))
     detector = resolve_detector(detector)
-    return to_image(edge_masks([image], output_size(image.size, size), detector, device)[0])
+    target = output_size(image.size, size)
+    if target != image.size:
+        image = image.resize(target, Image.Resampling.BICUBIC)
+    return to_image(edge_masks([image], None, detector, device)[0])

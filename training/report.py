@@ -33,7 +33,8 @@ def plot_losses(log: Path, out: Path) -> None:
     for ax, title in zip(axes, ("L1 (generator vs target)", "adversarial terms")):
         ax.set_title(title)
         ax.set_xlabel("step")
-        ax.legend(loc="upper right")
+        if ax.lines:
+            ax.legend(loc="upper right")
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp.png")

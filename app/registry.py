@@ -1,0 +1,143 @@
+"""Which models the studio offers: discovered once at start, loaded on first use, then cached.
+
+Folders that have a config but no weights (e.g. shipped models not fetched yet) are still
+listed, so picking one explains what is missing instead of the model silently vanishing.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import models
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED = REPO / "assets" / "models"
+RUNS = REPO / "runs"
+
+# Shipped model names -> what the picker shows.
+FRIENDLY = {
+    "edges2cats": "edges → cats",
+    "edges2shoes": "edges → shoes",
+    "edges2handbags": "edges → handbags",
+    "facades": "facades: labels → photo",
+    "sketch2pokemon": "sketch → pokémon",
+}
+
+HOW_TO_GET_MODELS = """\
+### No model found
+
+The studio looks for model folders (`model.safetensors` + `config.json`) in
+`assets/models/`, `runs/` and every `--models-dir`.
+
+- **Shipped models** live in `assets/models/<name>/`: restore them with `git checkout -- assets/models`
+  (or `git lfs pull` if your clone skipped large files).
+- **Train your own**, e.g. `python -m training train --name my-cats --data data/edges2cats`,
+  then restart the studio: `runs/my-cats/model/` is picked up automatically.
+- **Use a folder elsewhere**: `python app.py --models-dir /path/to/models`.
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One model the picker offers: `key` is what the API takes, `label` what people read."""
+
+    key: str
+    label: str
+    folder: Path
+    input_kind: str
+    complete: bool
+
+
+def candidate_folders(root: Path) -> list[Path]:
+    """Folders in or up to two levels below `root` that hold a config or weights."""
+    if not root.is_dir():
+        return []
+    found = []
+    for p in [root, *sorted(root.glob("*")), *sorted(root.glob("*/*"))]:
+        if p.is_dir() and ((p / "config.json").is_file() or (p / "model.safetensors").is_file()):
+            found.append(p)
+    return found
+
+
+def read_kind(folder: Path) -> str:
+    try:
+        return models.ModelConfig.from_file(folder / "config.json").input_kind
+    except (OSError, ValueError):
+        return "edges"
+
+
+def label_for(name: str, kind: str, shipped: bool) -> str:
+    """'edges2cats' -> 'edges → cats'; other folders are named as they are, with their input kind."""
+    if shipped and name in FRIENDLY:
+        return FRIENDLY[name]
+    return f"{name} ({kind}, {'shipped' if shipped else 'yours'})"
+
+
+class Registry:
+    """Model entries from the given roots, with a thread-safe cache of loaded translators."""
+
+    def __init__(self, roots: list[Path], device: str = "cpu"):
+        self.device = device
+        self.entries: dict[str, Entry] = {}
+        for root in roots:
+            for folder in candidate_folders(Path(root)):
+                self._add(folder, shipped=Path(root).resolve() == SHIPPED)
+        self._cache: dict[str, models.Translator] = {}
+        self._lock = threading.Lock()
+
+    def _add(self, folder: Path, shipped: bool) -> None:
+        if any(e.folder.resolve() == folder.resolve() for e in self.entries.values()):
+            return
+        # runs/NAME/model -> NAME
+        name = folder.parent.name if folder.name == "model" else folder.name
+        key, n = name, 2
+        while key in self.entries:
+            key, n = f"{name}-{n}", n + 1
+        kind = read_kind(folder)
+        label = label_for(name, kind, shipped) + ("" if key == name else f" #{n - 1}")
+        self.entries[key] = Entry(key, label, folder, kind, models.is_model_folder(folder))
+
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        return [(e.label, e.key) for e in self.entries.values()]
+
+    def get(self, key: str) -> models.Translator:
+        """The loaded translator for `key`; raises KeyError or models.MissingWeightsError."""
+        entry = self.entries[key]
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = models.load(entry.folder, device=self.device)
+            return self._cache[key]
+
+    def card(self, key: str) -> str:
+        """Markdown for the model card: the folder's README.md, else one built from config.json."""
+        entry = self.entries[key]
+        readme = entry.folder / "README.md"
+        if readme.is_file():
+            return readme.read_text(encoding="utf-8")
+        try:
+            config = models.ModelConfig.from_file(entry.folder / "config.json")
+        except (OSError, ValueError) as e:
+            return f"### {entry.label}\n\nNo model card, and its config can't be read: {e}"
+        return card_from_config(entry, config)
+
+
+def card_from_config(entry: Entry, config: models.ModelConfig) -> str:
+    """A card for folders without README.md: what it eats, how it was built, data, metrics."""
+    g = config.generator
+    lines = [
+        f"### {entry.label}",
+        f"`{entry.folder}`" + ("" if entry.complete else " — **weights missing**"),
+        "",
+        f"- **input**: {config.input_kind}",
+        f"- **generator**: {g.arch}, ngf={g.ngf}, {g.norm} norm, dropout {g.dropout}",
+    ]
+    for title, data in (("training", config.training), ("metrics", config.metrics)):
+        if data:
+            lines.append(f"- **{title}**: " + ", ".join(f"{k}={v}" for k, v in data.items()))
+    return "\n".join(lines)
+
+
+def default_roots(extra: list[str] | None = None) -> list[Path]:
+    return [SHIPPED, RUNS, *(Path(p) for p in extra or [])]

@@ -1,0 +1,91 @@
+"""python -m hed_edges {build,extract,import-paired,import-facades}: see --help of each."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from models.images import BadImageError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hed_edges", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", help="a folder of photos -> edges|photo pairs in train/val/test (resumable)")
+    b.add_argument("photos", help="folder of photos (nested folders, mixed formats; RGBA composited on white)")
+    b.add_argument("out", help="output folder: train/, val/, test/ and dataset.json")
+    b.add_argument("--size", type=int, default=256, help="pair half size in px (default 256)")
+    b.add_argument("--split", default="0.9,0.05,0.05", help="train,val,test ratios (default 0.9,0.05,0.05)")
+    b.add_argument("--detector", choices=("auto", "hed", "canny"), default="auto",
+                   help="auto = HED when its weights are installed, else Canny with a warning")
+    b.add_argument("--device", default="cpu", help="cpu (2 worker processes) or cuda (batched)")
+    b.add_argument("--workers", type=int, default=2, help="CPU worker processes (default 2)")
+    b.add_argument("--batch-size", type=int, default=16, help="images per HED forward on CUDA (default 16)")
+    b.add_argument("--fit", choices=("crop", "pad"), default="crop",
+                   help="make photos square by centre-cropping (default) or padding with white")
+    b.add_argument("--format", choices=("jpg", "png"), default="jpg", help="pair file format (default jpg)")
+    b.add_argument("--limit", type=int, help="make at most this many new pairs, then stop (resume later)")
+
+    e = sub.add_parser("extract", help="edges of one image (black 1-px lines on white)")
+    e.add_argument("image")
+    e.add_argument("-o", "--out", help="output file (default: <image>_edges.png beside the input)")
+    e.add_argument("--size", type=int, default=256, help="long side of the result; 0 keeps the input size")
+    e.add_argument("--detector", choices=("auto", "hed", "canny"), default="auto")
+    e.add_argument("--device", default="cpu")
+
+    p = sub.add_parser("import-paired", help="side-by-side photo|edges pairs -> edges|photo (AtoB)")
+    p.add_argument("src", help="folder with train/ and val/ (and optionally test/) of side-by-side pairs")
+    p.add_argument("out", help="output folder")
+    p.add_argument("--photo-side", choices=("left", "right"), required=True,
+                   help="where the photo is in the source pairs (left for the shared edges2shoes/handbags)")
+
+    f = sub.add_parser("import-facades", help="CMP facades photo + palette label map -> label|photo pairs")
+    f.add_argument("src", help="folder of cmp_*.jpg photos and cmp_*.png label maps")
+    f.add_argument("out", help="output folder: train/, val/ and dataset.json")
+    f.add_argument("--size", type=int, default=256, help="pair half size in px (default 256)")
+    f.add_argument("--val-fraction", type=float, default=0.1, help="share of pairs in val/ (default 0.1)")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    import torch
+
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    try:
+        if args.command == "build":
+            from .build import build_dataset
+            from .pairs import parse_split
+
+            data = build_dataset(args.photos, args.out, size=args.size, split=parse_split(args.split),
+                                 detector=args.detector, device=args.device, workers=args.workers,
+                                 batch_size=args.batch_size, fit=args.fit, fmt=args.format, limit=args.limit)
+            report(data, args.out)
+        elif args.command == "extract":
+            from .detect import extract_edges
+
+            out = Path(args.out) if args.out else Path(args.image).with_name(Path(args.image).stem + "_edges.png")
+            extract_edges(args.image, size=args.size or None, detector=args.detector, device=args.device).save(out)
+            print(out)
+        elif args.command == "import-paired":
+            from .importers import import_paired
+
+            report(import_paired(args.src, args.out, photo_side=args.photo_side), args.out)
+        else:
+            from .facades import import_facades
+
+            report(import_facades(args.src, args.out, size=args.size, val_fraction=args.val_fraction), args.out)
+    except (BadImageError, FileNotFoundError, ValueError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def report(data: dict, out: str) -> None:
+    counts = ", ".join(f"{k} {v}" for k, v in data["counts"].items())
+    print(f"{out}: {counts}; {len(data['skipped'])} skipped (see {Path(out) / 'dataset.json'})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

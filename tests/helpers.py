@@ -1,0 +1,39 @@
+"""Tiny synthetic data and models the tests make themselves."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from models import GeneratorConfig, ModelConfig, save_model
+from models.networks import Generator
+
+
+def make_pair(rng: np.random.Generator, size: int = 64) -> Image.Image:
+    """An edges|photo pair: a coloured disc on a coloured ground, and its outline."""
+    photo = Image.new("RGB", (size, size), tuple(int(x) for x in rng.integers(0, 255, 3)))
+    cx, cy = (int(v) for v in rng.integers(size // 4, 3 * size // 4, 2))
+    r = size // 6
+    box = [cx - r, cy - r, cx + r, cy + r]
+    ImageDraw.Draw(photo).ellipse(box, fill=tuple(int(x) for x in rng.integers(0, 255, 3)))
+    edges = Image.new("RGB", (size, size), "white")
+    ImageDraw.Draw(edges).ellipse(box, outline="black")
+    pair = Image.new("RGB", (2 * size, size))
+    pair.paste(edges, (0, 0))
+    pair.paste(photo, (size, 0))
+    return pair
+
+
+def make_dataset(root: Path, n_train: int = 6, n_val: int = 2, size: int = 64, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    for split, n in (("train", n_train), ("val", n_val)):
+        (root / split).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            make_pair(rng, size).save(root / split / f"{i:03d}.png")
+    return root
+
+
+def make_model(folder: Path, ngf: int = 4, num_downs: int = 8, input_kind: str = "edges", name: str = "tiny") -> Path:
+    gen_cfg = GeneratorConfig(ngf=ngf, num_downs=num_downs)
+    return save_model(folder, Generator(gen_cfg), ModelConfig(name=name, generator=gen_cfg, input_kind=input_kind))

@@ -1,0 +1,177 @@
+"""Training: ablations, overfitting, exact resume, checkpoints and data errors, on tiny data."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import models
+from training.checkpoint import latest_checkpoint
+from training.config import OBJECTIVES, TrainConfig, make_config
+from training.data import DataError, PairDataset
+from training.trainer import Trainer
+
+from helpers import make_dataset, make_pair
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = dict(ngf=4, ndf=4, num_downs=6, load_size=72, crop_size=64, save_every=10**6, sample_every=10**6)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return make_dataset(tmp_path_factory.mktemp("pairs"))
+
+
+def tiny(name, data, **kw):
+    return make_config(name, str(data), **{**TINY, **kw})
+
+
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_every_objective_takes_a_step(objective, dataset, tmp_path):
+    t = Trainer(tiny("t", dataset, objective=objective, log_every=1, max_steps=2), tmp_path, progress=False)
+    assert (t.D is None) == (objective == "l1")
+    if t.D is not None:
+        assert t.D.cfg.conditional == objective.endswith("cgan")
+    terms = t.fit()
+    assert ("G_gan" in terms) == ("gan" in objective) and "G_l1" in terms
+
+
+@pytest.mark.parametrize("arch,patch", [("encoder_decoder", 70), ("unet", 1), ("unet", 16), ("unet", 286)])
+def test_architectures_and_patch_sizes_take_a_step(arch, patch, dataset, tmp_path):
+    # The 286x286 ImageGAN has five stride-2 layers: it needs at least a 128 crop.
+    size = dict(load_size=136, crop_size=128, num_downs=7) if patch == 286 else {}
+    t = Trainer(tiny("t", dataset, arch=arch, patch=patch, log_every=1, max_steps=1, **size), tmp_path, progress=False)
+    assert all(np.isfinite(v) for v in t.fit().values())
+
+
+def test_instance_norm_option(dataset, tmp_path):
+    t = Trainer(tiny("t", dataset, norm="instance", log_every=1, max_steps=1), tmp_path, progress=False)
+    t.fit()
+    assert type(t.G.enc2.norm).__name__ == "InstanceNorm2d"
+
+
+def test_overfit_one_pair_halves_l1(tmp_path):
+    data = tmp_path / "one"
+    (data / "train").mkdir(parents=True)
+    make_pair(np.random.default_rng(3)).save(data / "train" / "only.png")
+    cfg = tiny("overfit", data, ngf=8, ndf=8, jitter=False, flip=False, log_every=10, max_steps=200, epochs=200)
+    Trainer(cfg, tmp_path / "run", progress=False).fit()
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    first, last = log[0]["G_l1"], log[-1]["G_l1"]
+    assert last <= 0.5 * first, (first, last)
+
+
+def test_resume_gives_the_same_losses_as_an_uninterrupted_run(dataset, tmp_path):
+    cfg = lambda: tiny("r", dataset, epochs=3, log_every=1)  # noqa: E731
+    Trainer(cfg(), tmp_path / "a", progress=False).fit()
+    interrupted = Trainer(cfg(), tmp_path / "b", progress=False)
+    interrupted.total_steps = 7  # stop mid-epoch, as a kill after a checkpoint would
+    interrupted.fit()
+    resumed = Trainer(cfg(), tmp_path / "b", progress=False)
+    assert resumed.resume() and resumed.step == 7
+    resumed.fit()
+    a = (tmp_path / "a" / "log.jsonl").read_text().splitlines()
+    b = (tmp_path / "b" / "log.jsonl").read_text().splitlines()
+    assert len(a) == len(b) == 18 and a == b
+
+
+def test_kill_9_then_resume(dataset, tmp_path):
+    """A real kill -9 mid-run loses at most the steps since the last checkpoint."""
+    cmd = [sys.executable, "-m", "training", "train", "--data", str(dataset), "--name", "k", "--runs", str(tmp_path),
+           "--ngf", "4", "--ndf", "4", "--epochs", "400", "--save-every", "3", "--log-every", "1"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    # num_downs/crop are not CLI flags: the real 256 crop with ngf 4 is still fast.
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpts = tmp_path / "k" / "checkpoints"
+    deadline = time.time() + 120
+    while time.time() < deadline and (latest_checkpoint(ckpts) is None or latest_checkpoint(ckpts).name < "step_00000006"):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    saved = latest_checkpoint(ckpts)
+    assert saved is not None, "no checkpoint was written before the kill"
+    saved_step = json.loads((saved / "state.json").read_text())["step"]
+    assert not list(ckpts.glob(".tmp_*")) or saved.exists()
+    out = subprocess.run(cmd[:-8] + ["--resume", "--max-steps", str(saved_step + 2)], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert f"resuming {tmp_path / 'k'} at step {saved_step}" in out.stdout
+    steps = [json.loads(line)["step"] for line in (tmp_path / "k" / "log.jsonl").read_text().splitlines()]
+    assert steps == list(range(1, saved_step + 3))  # no gap, no duplicate
+    # The saved config came back without retyping flags.
+    assert TrainConfig.from_file(tmp_path / "k" / "train_config.json").model.generator.ngf == 4
+
+
+def test_rerun_without_resume_refuses(dataset, tmp_path):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "train_config.json").write_text("{}")
+    out = subprocess.run([sys.executable, "-m", "training", "train", "--data", str(dataset), "--name", "x",
+                          "--runs", str(tmp_path)], cwd=REPO, capture_output=True, text=True)
+    assert out.returncode != 0 and "--resume" in out.stderr
+
+
+def test_checkpoint_loads_from_its_folder_alone(dataset, tmp_path):
+    cfg = tiny("portable", dataset, input_kind="sketch", max_steps=2, log_every=1)
+    Trainer(cfg, tmp_path / "run", progress=False).fit()
+    folder = tmp_path / "run" / "model"
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.safetensors"]
+    translator = models.load(folder)
+    assert translator.config.name == "portable" and translator.config.input_kind == "sketch"
+    assert translator.config.generator.num_downs == 6 and translator.config.training["steps"] == 2
+    assert "python -m training" in translator.config.training["command"] or translator.config.training["command"] == ""
+    assert translator(Image.new("RGB", (64, 64), "white"), seed=0, size=64).size == (64, 64)
+    for run_file in ("train_config.json", "log.jsonl", "loss.png"):
+        assert (tmp_path / "run" / run_file).is_file()
+
+
+def test_sample_grids_are_written(dataset, tmp_path):
+    cfg = tiny("s", dataset, max_steps=2, sample_every=2, log_every=1)
+    Trainer(cfg, tmp_path, progress=False).fit()
+    grid = Image.open(tmp_path / "samples" / "step_00000002.jpg")
+    assert grid.size == (3 * 64, 2 * 64)  # input | output | target, one row per val pair
+
+
+def test_linear_decay(dataset, tmp_path):
+    t = Trainer(tiny("d", dataset, epochs=4, decay_epochs=2), tmp_path, progress=False)
+    per = t.steps_per_epoch
+    assert t.lr_at(0) == t.lr_at(2 * per - 1) == 2e-4
+    assert t.lr_at(2 * per) == pytest.approx(2e-4 * 2 / 3) and t.lr_at(3 * per) == pytest.approx(2e-4 / 3)
+
+
+def test_direction_btoa_swaps_halves(dataset):
+    cfg = make_config("x", str(dataset), jitter=False, flip=False, crop_size=64, num_downs=6).data
+    ab = PairDataset(dataset, cfg, "val", train=False, progress=False)
+    cfg.direction = "BtoA"
+    ba = PairDataset(dataset, cfg, "val", train=False, progress=False)
+    assert np.array_equal(ab.inputs.numpy(), ba.targets.numpy())
+
+
+def test_corrupt_file_is_named(dataset, tmp_path):
+    bad = make_dataset(tmp_path / "bad", n_train=2, n_val=0)
+    (bad / "train" / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    with pytest.raises(DataError, match="broken.jpg"):
+        PairDataset(bad, make_config("x", str(bad)).data, progress=False)
+
+
+def test_wrong_size_is_named(tmp_path):
+    (tmp_path / "train").mkdir()
+    Image.new("RGB", (64, 64)).save(tmp_path / "train" / "square.png")
+    with pytest.raises(DataError, match="square.png.*twice as wide"):
+        PairDataset(tmp_path, make_config("x", str(tmp_path)).data, progress=False)
+
+
+def test_empty_folder_is_clear(tmp_path):
+    (tmp_path / "train").mkdir()
+    with pytest.raises(DataError, match="no images found"):
+        PairDataset(tmp_path, make_config("x", str(tmp_path)).data, progress=False)
+
+
+def test_crop_must_fit_the_unet():
+    with pytest.raises(ValueError, match="multiple of"):
+        make_config("x", "d", crop_size=100)
