@@ -81,8 +81,13 @@ class Registry:
         self.device = device
         self.entries: dict[str, Entry] = {}
         for root in roots:
-            for folder in candidate_folders(Path(root)):
-                self._add(folder, shipped=Path(root).resolve() == SHIPPED)
+            shipped = Path(root).resolve() == SHIPPED
+            folders = candidate_folders(Path(root))
+            if shipped:  # the order the issue lists them in, unknown names last
+                order = list(FRIENDLY)
+                folders.sort(key=lambda f: order.index(f.name) if f.name in order else len(order))
+            for folder in folders:
+                self._add(folder, shipped)
         self._cache: dict[str, models.Translator] = {}
         self._lock = threading.Lock()
 

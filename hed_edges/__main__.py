@@ -15,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("build", help="a folder of photos -> edges|photo pairs in train/val/test (resumable)")
-    b.add_argument("photos", help="folder of photos (nested folders, mixed formats; RGBA composited on white)")
+    b.add_argument("photos", help="folder of photos (nested, mixed formats; RGBA composited on white)")
     b.add_argument("out", help="output folder: train/, val/, test/ and dataset.json")
     b.add_argument("--size", type=int, default=256, help="pair half size in px (default 256)")
     b.add_argument("--split", default="0.9,0.05,0.05", help="train,val,test ratios (default 0.9,0.05,0.05)")
@@ -65,8 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "extract":
             from .detect import extract_edges
 
-            out = Path(args.out) if args.out else Path(args.image).with_name(Path(args.image).stem + "_edges.png")
-            extract_edges(args.image, size=args.size or None, detector=args.detector, device=args.device).save(out)
+            image = Path(args.image)
+            out = Path(args.out) if args.out else image.with_name(image.stem + "_edges.png")
+            edges = extract_edges(image, size=args.size or None, detector=args.detector, device=args.device)
+            edges.save(out)
             print(out)
         elif args.command == "import-paired":
             from .importers import import_paired
@@ -75,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from .facades import import_facades
 
-            report(import_facades(args.src, args.out, size=args.size, val_fraction=args.val_fraction), args.out)
+            data = import_facades(args.src, args.out, size=args.size, val_fraction=args.val_fraction)
+            report(data, args.out)
     except (BadImageError, FileNotFoundError, ValueError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -16,6 +16,7 @@ from tqdm import tqdm
 from models.images import BadImageError, open_image, to_rgb
 
 from .detect import edge_masks, resolve_detector
+from .net import ensure_weights
 from .pairs import (IMAGE_SUFFIXES, MANIFEST, count_pairs, read_manifest, remove_stale_temps, save_atomic,
                     side_by_side, split_of, square, write_json_atomic)
 from .postprocess import to_image
@@ -75,7 +76,8 @@ def _worker_init() -> None:
     torch.set_num_threads(1)  # one thread per process: the processes already use every core
 
 
-def run_cpu(jobs: list[Job], size: int, fit: str, detector: str, workers: int) -> Iterator[tuple[str, str | None]]:
+def run_cpu(jobs: list[Job], size: int, fit: str, detector: str,
+            workers: int) -> Iterator[tuple[str, str | None]]:
     work = partial(process_one, size=size, fit=fit, detector=detector)
     if workers <= 1 or len(jobs) < 2:
         yield from map(work, jobs)
@@ -106,13 +108,16 @@ def run_batched(jobs: list[Job], size: int, fit: str, detector: str, device: str
                     yield job.rel, None
 
 
-def build_dataset(photos_dir: str | Path, out_dir: str | Path, size: int = 256, split: Iterable[float] = (0.9, 0.05, 0.05),
-          detector: str = "auto", device: str = "cpu", workers: int = 2, batch_size: int = 16, fit: str = "crop",
-          fmt: str = "jpg", limit: int | None = None, progress: bool = True) -> dict:
+def build_dataset(photos_dir: str | Path, out_dir: str | Path, size: int = 256,
+                  split: Iterable[float] = (0.9, 0.05, 0.05), detector: str = "auto", device: str = "cpu",
+                  workers: int = 2, batch_size: int = 16, fit: str = "crop", fmt: str = "jpg",
+                  limit: int | None = None, progress: bool = True) -> dict:
     """Build OUT_DIR/{train,val,test}/<name>.<fmt> pairs (left edges, right photo) and OUT_DIR/dataset.json.
 
     Re-running resumes: pairs already on disk are kept untouched and only missing ones are made; files that
-    fail to decode are skipped and listed with the reason. `limit` caps how many new pairs this run makes."""
+    fail to decode are skipped and listed with the reason. `limit` caps how many missing pairs this run
+    tries.
+    On CUDA with HED, batches of `batch_size` share one forward; on the CPU `workers` processes share the work."""
     photos_dir, out_dir = Path(photos_dir), Path(out_dir)
     if not photos_dir.is_dir():
         raise FileNotFoundError(f"{photos_dir}: no such folder of photos")
@@ -123,11 +128,14 @@ def build_dataset(photos_dir: str | Path, out_dir: str | Path, size: int = 256, 
         old = {k: previous.get(k) for k in settings}
         if old != settings or (detector != "auto" and previous.get("detector") != detector):
             raise ValueError(
-                f"{out_dir / MANIFEST}: this folder was built with {old} detector={previous.get('detector')}; "
+                f"{out_dir / MANIFEST}: this folder was built with {old} "
+                f"detector={previous.get('detector')}; "
                 f"resume with the same settings or choose a new OUT_DIR"
             )
         detector = previous["detector"]
     detector = resolve_detector(detector)
+    if detector == "hed":
+        ensure_weights()  # convert once here rather than racing in every worker
     remove_stale_temps(out_dir)
 
     jobs = plan(photos_dir, out_dir, ratios, fmt)
@@ -143,7 +151,8 @@ def build_dataset(photos_dir: str | Path, out_dir: str | Path, size: int = 256, 
         data = {
             "kind": "edges2photo", "layout": "AtoB: left = edges (black on white), right = photo",
             "source": str(photos_dir.resolve()), "detector": detector, **settings,
-            "counts": count_pairs(out_dir), "skipped": [{"file": f, "reason": r} for f, r in sorted(skipped.items())],
+            "counts": count_pairs(out_dir),
+            "skipped": [{"file": f, "reason": r} for f, r in sorted(skipped.items())],
             "complete": complete,
             "last_run": {"written": written, "already_done": already_done,
                          "seconds": round(time.monotonic() - started, 1)},

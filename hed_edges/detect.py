@@ -56,13 +56,12 @@ def hed_probability(images: Sequence[Image.Image] | torch.Tensor, device: str = 
 
 
 def canny_probability(image: Image.Image) -> np.ndarray:
-    """Canny edges as a 0/1 map for the same postprocessing; thresholds follow the median intensity so
-    dark and bright photos both get edges."""
-    gray = cv2.cvtColor(np.asarray(to_rgb(image)), cv2.COLOR_RGB2GRAY)
-    gray = cv2.GaussianBlur(gray, (5, 5), 1.4)
-    median = float(np.median(gray))
-    low, high = max(10.0, 0.66 * median), max(30.0, min(255.0, 1.33 * median))
-    return (cv2.Canny(gray, low, high, L2gradient=True) > 0).astype(np.float32)
+    """Canny edges as a 0/1 map for the same postprocessing. Thresholds follow the Otsu level (high) and
+    half of it (low), so low- and high-contrast photos both get their main outlines."""
+    gray = cv2.GaussianBlur(cv2.cvtColor(np.asarray(to_rgb(image)), cv2.COLOR_RGB2GRAY), (5, 5), 1.4)
+    otsu, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    high = max(float(otsu), 20.0)
+    return (cv2.Canny(gray, high / 2, high, L2gradient=True) > 0).astype(np.float32)
 
 
 def output_size(image_size: tuple[int, int], size: int | None) -> tuple[int, int]:

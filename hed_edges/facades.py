@@ -10,7 +10,8 @@ from tqdm import tqdm
 
 from models.images import BadImageError, open_image, to_rgb
 
-from .pairs import MANIFEST, count_pairs, remove_stale_temps, save_atomic, side_by_side, split_of, write_json_atomic
+from .pairs import (MANIFEST, count_pairs, remove_stale_temps, save_atomic, side_by_side, split_of,
+                    write_json_atomic)
 
 FACADE_LABELS: list[tuple[str, tuple[int, int, int]]] = [
     ("background", (0, 0, 170)),
@@ -31,7 +32,8 @@ FACADE_LABELS: list[tuple[str, tuple[int, int, int]]] = [
 def label_image(labels: Image.Image, name: str) -> Image.Image:
     """Label map (palette or grey PNG, values 1..12) -> the pix2pix facade colours."""
     if labels.mode not in ("P", "L"):
-        raise BadImageError(f"{name}: label map must be a palette or greyscale PNG of values 1..12, not {labels.mode}")
+        raise BadImageError(f"{name}: label map must be a palette or greyscale PNG of values 1..12, "
+                            f"not {labels.mode}")
     values = np.asarray(labels)
     bad = np.setdiff1d(np.unique(values), np.arange(1, len(FACADE_LABELS) + 1))
     if bad.size:

@@ -7,8 +7,8 @@ from tqdm import tqdm
 
 from models.images import BadImageError, open_image, to_rgb
 
-from .pairs import (IMAGE_SUFFIXES, MANIFEST, SPLITS, count_pairs, remove_stale_temps, save_atomic, side_by_side,
-                    write_json_atomic)
+from .pairs import (IMAGE_SUFFIXES, MANIFEST, SPLITS, count_pairs, remove_stale_temps, save_atomic,
+                    side_by_side, write_json_atomic)
 
 
 def halves(pair, name: str):
@@ -19,7 +19,8 @@ def halves(pair, name: str):
     return pair.crop((0, 0, w // 2, h)), pair.crop((w // 2, 0, w, h))
 
 
-def import_paired(src_dir: str | Path, out_dir: str | Path, photo_side: str = "left", progress: bool = True) -> dict:
+def import_paired(src_dir: str | Path, out_dir: str | Path, photo_side: str = "left",
+                  progress: bool = True) -> dict:
     """Rewrite SRC_DIR/{train,val,test}/*.jpg pairs as edges|photo into OUT_DIR/<same split>/<same name>.
     photo_side says where the photo is in the source ('left' for the shared edges2shoes/edges2handbags).
     Existing outputs are kept (resumable); unreadable files are skipped and listed in dataset.json."""

@@ -105,7 +105,7 @@ def convert_h5(h5_path: str | Path) -> dict[str, torch.Tensor]:
         with h5py.File(h5_path, "r") as f:
             for block, n, _ in VGG_BLOCKS:
                 layers = f[f"block{block}/layers"]
-                # Keras names the layers conv2d, conv2d_1...; the 'name' attribute says which VGG conv each is.
+                # Keras names the layers conv2d, conv2d_1...; their 'name' attribute says which VGG conv.
                 by_name = {
                     str(layers[k]["vars"].attrs.get("name", "")): layers[k]["vars"]
                     for k in layers if k.startswith("conv2d")

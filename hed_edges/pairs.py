@@ -94,6 +94,7 @@ def remove_stale_temps(out_dir: Path) -> None:
 
 def count_pairs(out_dir: Path) -> dict[str, int]:
     return {
-        s: sum(1 for p in (out_dir / s).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+        s: sum(1 for p in (out_dir / s).iterdir()
+               if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
         for s in SPLITS if (out_dir / s).is_dir()
     }

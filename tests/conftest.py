@@ -16,3 +16,18 @@ def shared_datasets():
     if not os.path.isdir(path):
         pytest.skip("../shared/datasets is not beside this checkout")
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory):
+    """A models folder with two random-weight ngf=4 models: edges2cats (edges) and facades (labels)."""
+    import models
+
+    root = tmp_path_factory.mktemp("tiny_models")
+    torch.manual_seed(0)
+    for name, kind, pad in (("edges2cats", "edges", (255, 255, 255)), ("facades", "labels", (0, 0, 170))):
+        gen = models.GeneratorConfig(ngf=4)
+        config = models.ModelConfig(name=name, generator=gen, input_kind=kind, pad_color=pad,
+                                    training={"data": "random weights (test)"}, metrics={"fid": 0.0})
+        models.save_model(root / name, models.Generator(gen), config)
+    return root

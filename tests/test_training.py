@@ -175,3 +175,21 @@ def test_empty_folder_is_clear(tmp_path):
 def test_crop_must_fit_the_unet():
     with pytest.raises(ValueError, match="multiple of"):
         make_config("x", "d", crop_size=100)
+
+
+def test_retrain_photos_to_model_in_one_command(tmp_path, monkeypatch):
+    """A folder of photos (with a corrupt one) -> edge dataset -> trained model the app finds."""
+    from training.__main__ import main
+
+    rng = np.random.default_rng(5)
+    photos = tmp_path / "photos" / "nested"
+    photos.mkdir(parents=True)
+    for i in range(4):
+        make_pair(rng, 96).crop((96, 0, 192, 96)).save(photos / f"p{i}.png")
+    (photos / "corrupt.jpg").write_bytes(b"nope")
+    monkeypatch.chdir(tmp_path)
+    main(["retrain", str(tmp_path / "photos"), "--name", "mine", "--detector", "canny", "--ngf", "4", "--ndf", "4",
+          "--max-steps", "2", "--log-every", "1"])
+    assert models.find_models(tmp_path / "runs") == [tmp_path / "runs" / "mine" / "model"]
+    built = json.loads((tmp_path / "data" / "mine" / "dataset.json").read_text())
+    assert any("corrupt.jpg" in str(s) for s in built["skipped"])

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 from .config import OBJECTIVES, PRESETS, TrainConfig, make_config
+from .recipes import RECIPES, ship
+from .trainer import RunExistsError, run_training
 
 
 def add_train_args(p: argparse.ArgumentParser) -> None:
@@ -54,25 +56,6 @@ def config_from_args(args: argparse.Namespace, data: str) -> TrainConfig:
     )
 
 
-def run_training(cfg: TrainConfig, run_dir: Path, resume: bool, args: argparse.Namespace | None = None) -> None:
-    from .trainer import Trainer
-
-    saved = run_dir / "train_config.json"
-    if saved.is_file() and not resume:
-        sys.exit(f"{run_dir} already holds a run: pass --resume to continue it, or choose another --name")
-    if resume and saved.is_file():
-        cfg = TrainConfig.from_file(saved)  # the run's own config wins: nothing to retype...
-        if args is not None:  # ...except how long to go on for
-            cfg.epochs = args.epochs or cfg.epochs
-            cfg.max_steps = cfg.max_steps if args.max_steps is None else args.max_steps
-    trainer = Trainer(cfg, run_dir)
-    if resume:
-        print(f"resuming {run_dir} at step {trainer.step}" if trainer.resume() else f"no checkpoint in {run_dir}: starting")
-    trainer.fit()
-    if trainer.is_main:
-        print(f"model: {run_dir / 'model'}  (step {trainer.step}/{trainer.total_steps})")
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -100,9 +83,29 @@ def main(argv: list[str] | None = None) -> None:
     add_train_args(re)
     re.set_defaults(preset="compact")
 
+    sh = sub.add_parser("ship", help="a shipped model from raw data to assets/models/NAME (every stage resumes)")
+    sh.add_argument("name", choices=sorted(RECIPES))
+    sh.add_argument("--shared", default="../shared/datasets", help="the raw datasets (default: ../shared/datasets)")
+    sh.add_argument("--datasets", default="data", help="where prepared pairs go (default: data)")
+    sh.add_argument("--runs", default="runs")
+    sh.add_argument("--device", default="auto")
+    sh.add_argument("--epochs", type=int, help="override the recipe's epochs (also extends a resumed run)")
+    sh.add_argument("--preset", choices=sorted(PRESETS), default="compact")
+    sh.add_argument("--batch-size", type=int, default=1)
+    sh.add_argument("--stages", default="prepare,train,evaluate,export",
+                    help="comma-separated subset of prepare,train,evaluate,export")
+
     args = parser.parse_args(argv)
+    try:
+        dispatch(args)
+    except RunExistsError as e:
+        sys.exit(str(e))
+
+
+def dispatch(args: argparse.Namespace) -> None:
     if args.command == "train":
-        run_training(config_from_args(args, args.data), Path(args.runs) / args.name, args.resume, args)
+        run_training(config_from_args(args, args.data), Path(args.runs) / args.name, args.resume,
+                     args.epochs, args.max_steps)
     elif args.command == "evaluate":
         from .evaluate import evaluate
 
@@ -118,8 +121,13 @@ def main(argv: list[str] | None = None) -> None:
         data_dir = Path(args.datasets) / args.name
         build_dataset(args.photos, data_dir, size=256, detector=args.detector)
         run_dir = Path(args.runs) / args.name
-        run_training(config_from_args(args, str(data_dir)), run_dir, (run_dir / "train_config.json").is_file(), args)
+        run_training(config_from_args(args, str(data_dir)), run_dir, (run_dir / "train_config.json").is_file(),
+                     args.epochs, args.max_steps)
         print(f"`python app.py` now lists {args.name} (found in {args.runs}/)")
+    elif args.command == "ship":
+        dest = ship(args.name, args.shared, args.datasets, args.runs, args.device, args.epochs, args.preset,
+                    args.batch_size, tuple(args.stages.split(",")))
+        print(f"shipped: {dest}")
 
 
 if __name__ == "__main__":

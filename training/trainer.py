@@ -276,3 +276,28 @@ class Trainer:
             for s, h in handlers.items():
                 signal.signal(s, h)
         return last
+
+
+class RunExistsError(FileExistsError):
+    """A run folder already holds a run and --resume was not asked for."""
+
+
+def run_training(cfg: TrainConfig, run_dir: Path, resume: bool, epochs: int | None = None,
+                 max_steps: int | None = None) -> Trainer:
+    """Start a run, or resume one with its saved config (only its length may change)."""
+    saved = run_dir / "train_config.json"
+    if saved.is_file() and not resume:
+        raise RunExistsError(f"{run_dir} already holds a run: pass --resume to continue it, or choose another --name")
+    if resume and saved.is_file():
+        cfg = TrainConfig.from_file(saved)
+        cfg.epochs = epochs or cfg.epochs
+        cfg.max_steps = cfg.max_steps if max_steps is None else max_steps
+    trainer = Trainer(cfg, run_dir)
+    if resume:
+        resumed = trainer.resume()
+        if trainer.is_main:
+            print(f"resuming {run_dir} at step {trainer.step}" if resumed else f"no checkpoint in {run_dir}: starting")
+    trainer.fit()
+    if trainer.is_main:
+        print(f"model: {run_dir / 'model'}  (step {trainer.step}/{trainer.total_steps})")
+    return trainer

@@ -1,0 +1,43 @@
+"""Command line and launch: local-only by default, bounded uploads, a fixed CPU thread budget."""
+from __future__ import annotations
+
+import argparse
+import os
+
+import torch
+
+from app import ui
+from app.registry import Registry, default_roots
+
+MAX_UPLOAD = "20mb"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python app.py", description="pix2pix studio: draw, get a photo back.")
+    p.add_argument("--models-dir", action="append", default=[], metavar="DIR",
+                   help="extra folder of model folders (repeatable); assets/models and runs/ are always searched")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--share", action="store_true", help="also open a public gradio.live link (off by default)")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
+    p.add_argument("--threads", type=int, default=min(4, os.cpu_count() or 1),
+                   help="torch CPU threads for inference (default: min(4, cores))")
+    return p.parse_args(argv)
+
+
+def serve(registry: Registry, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
+          block: bool = True):
+    """Start the studio; with block=False return (demo, url) and leave it serving in a thread."""
+    demo = ui.build(registry)
+    demo.queue(max_size=64)
+    _, url, _ = demo.launch(
+        server_name=host, server_port=port, share=share, max_file_size=MAX_UPLOAD,
+        prevent_thread_lock=not block, show_error=True, theme=ui.THEME, css=ui.CSS, footer_links=["api"],
+    )
+    return demo, url
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    serve(Registry(default_roots(args.models_dir), device=args.device), args.host, args.port, args.share)

@@ -1,0 +1,134 @@
+"""The running studio driven through gradio_client: translate, upload, switch model, bad input, 8 at once."""
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image, ImageDraw
+
+from app import server, ui
+from app.registry import HOW_TO_GET_MODELS, Registry
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def studio(tiny_models):
+    demo, url = server.serve(Registry([tiny_models]), port=free_port(), block=False)
+    yield url
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(studio):
+    return Client(studio, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def stroke(tmp_path_factory):
+    path = tmp_path_factory.mktemp("strokes") / "stroke.png"
+    image = Image.new("RGB", (512, 512), "white")
+    ImageDraw.Draw(image).line([(60, 400), (250, 80), (450, 420)], fill="black", width=4)
+    image.save(path)
+    return str(path)
+
+
+def canvas(path: str) -> dict:
+    return {"background": handle_file(path), "layers": [], "composite": handle_file(path)}
+
+
+def background(value: dict) -> str:
+    """The background file of an editor value (or of an update that carries one)."""
+    value = value.get("value", value)
+    bg = value["background"]
+    return bg["path"] if isinstance(bg, dict) else bg
+
+
+def opened(path: str) -> Image.Image:
+    with Image.open(path) as im:
+        return im.convert("RGB")
+
+
+@pytest.mark.parametrize("size", [256, 512])
+def test_translate(client, stroke, size):
+    photo, model_in, download = client.predict("edges2cats", canvas(stroke), 0, size, api_name="/translate")
+    assert opened(photo).size == (size, size)
+    assert opened(download).size == (size, size)
+    assert opened(model_in).size == (512, 512)
+
+
+def test_upload_map_then_translate(client, tmp_path):
+    Image.new("L", (600, 300), 255).save(tmp_path / "edges.png")
+    value = client.predict(handle_file(str(tmp_path / "edges.png")), "edges2cats", api_name="/upload_map")
+    bg = background(value)
+    assert opened(bg).size == (512, 256)
+    photo, _, _ = client.predict("edges2cats", canvas(bg), 0, 256, api_name="/translate")
+    assert opened(photo).size == (256, 128)
+
+
+def test_switch_model_to_facades(client):
+    editor, card, _ = client.predict("facades", api_name="/select_model")
+    assert "labels" in card
+    assert len(editor["brush"]["colors"]) == 12  # the pen paints the CMP label colours
+    bg = background(editor)
+    assert opened(bg).getpixel((0, 0)) == (0, 0, 170)  # the facade example: a label layout
+    photo, _, _ = client.predict("facades", canvas(bg), 1, 256, api_name="/translate")
+    assert opened(photo).size == (256, 256)
+
+
+def test_variations(client, stroke):
+    shots = client.predict("edges2cats", canvas(stroke), 7, 256, api_name="/variations")
+    assert [s["caption"] for s in shots] == [f"seed {s}" for s in range(8, 8 + ui.VARIATIONS)]
+
+
+def test_bad_input_is_a_message_and_server_lives(client, tmp_path, stroke):
+    (tmp_path / "junk.png").write_bytes(b"\x89PNG but not really")
+    with pytest.raises(AppError, match="not a readable image"):
+        client.predict(handle_file(str(tmp_path / "junk.png")), "edges2cats", api_name="/upload_map")
+    Image.new("L", (9000, 8), 255).save(tmp_path / "huge.png")
+    with pytest.raises(AppError, match="too large"):
+        client.predict(handle_file(str(tmp_path / "huge.png")), "edges2cats", api_name="/upload_photo")
+    with pytest.raises(Exception):
+        client.predict("no-such-model", canvas(stroke), 0, 256, api_name="/translate")
+    photo, _, _ = client.predict("edges2cats", canvas(stroke), 0, 256, api_name="/translate")
+    assert opened(photo).size == (256, 256)
+
+
+def test_upload_over_size_limit_is_refused(client, tmp_path):
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\0" * (21 * 1024 * 1024))
+    with pytest.raises(Exception, match="(?i)size|large|413"):
+        client.predict(handle_file(str(big)), "edges2cats", api_name="/upload_map")
+
+
+def test_eight_clients_at_once(studio, stroke):
+    results, errors = {}, []
+
+    def one(i):
+        try:
+            c = Client(studio, verbose=False)
+            photo, _, _ = c.predict("edges2cats" if i % 2 else "facades", canvas(stroke), i, 256,
+                                    api_name="/translate")
+            results[i] = opened(photo).size
+        except Exception as e:  # collected, then asserted below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors
+    assert results == {i: (256, 256) for i in range(8)}
+
+
+def test_no_models_page_says_how_to_get_one(tmp_path):
+    config = str(ui.build(Registry([tmp_path])).config)
+    assert HOW_TO_GET_MODELS.splitlines()[0] in config and "python -m training train" in config

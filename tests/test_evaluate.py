@@ -1,0 +1,95 @@
+"""Evaluation metrics, model cards and the translator's input handling."""
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import models
+from training.card import write_card
+from training.evaluate import evaluate, gradient_energy, intersection, lab_histograms
+from training.recipes import RECIPES
+
+from helpers import make_dataset, make_model
+
+
+@pytest.fixture(scope="module")
+def model_and_data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("eval")
+    return make_model(root / "model", ngf=4, num_downs=6), make_dataset(root / "data", n_train=1, n_val=3)
+
+
+def test_metric_building_blocks():
+    rng = np.random.default_rng(0)
+    noisy = rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)
+    flat = np.full((32, 32, 3), 128, np.uint8)
+    assert gradient_energy(noisy) > 100 * gradient_energy(flat + 0) + 1e-9
+    h = lab_histograms(noisy)
+    assert intersection(h["a"], h["a"]) == pytest.approx(1.0)
+    assert intersection(lab_histograms(flat)["L"], h["L"]) < 0.2
+
+
+def test_evaluate_writes_metrics_and_images(model_and_data, tmp_path):
+    model, data = model_and_data
+    result = evaluate(model, data, tmp_path, split="val", structure=False)
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["summary"] == result["summary"] and saved["summary"]["pairs"] == 3
+    for key in ("L1", "PSNR", "SSIM", "sharpness_ratio", "color_intersection", "color_intersection_pooled"):
+        assert np.isfinite(saved["summary"][key]), key
+    assert 0 <= saved["summary"]["SSIM"] <= 1 and 0 <= saved["summary"]["color_intersection"] <= 1
+    grids = sorted((tmp_path / "images").glob("*.png"))
+    assert len(grids) == 3 and Image.open(grids[0]).size == (3 * 256, 256)
+
+
+def test_evaluate_is_seeded(model_and_data, tmp_path):
+    model, data = model_and_data
+    a = evaluate(model, data, tmp_path / "a", structure=False, seed=1)["summary"]
+    b = evaluate(model, data, tmp_path / "b", structure=False, seed=1)["summary"]
+    assert a == b
+
+
+def test_model_card(model_and_data, tmp_path):
+    model, data = model_and_data
+    evaluate(model, data, tmp_path / "eval", structure=False)
+    config = models.load(model).config
+    config.metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())["summary"]
+    config.training = {"steps": 10, "epochs": 1.0, "device": "cpu", "wall_seconds": 36.0, "pairs": 1}
+    card = write_card(RECIPES["edges2shoes"], tmp_path, config, tmp_path / "eval", tmp_path).read_text()
+    assert "# edges → shoes" in card and "PSNR" in card and "samples.jpg" in card
+    assert Image.open(tmp_path / "samples.jpg").size == (3 * 256, 3 * 256)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "P", "L", "I;16", "1", "CMYK"])
+def test_translator_takes_any_mode(mode, model_and_data):
+    translator = models.load(model_and_data[0])
+    image = Image.new("RGB", (90, 50), "white")
+    if mode == "I;16":
+        image = Image.fromarray(np.full((50, 90), 40000, np.uint16))
+    else:
+        image = image.convert(mode)
+    out = translator(image, seed=0, size=64)
+    assert out.mode == "RGB" and out.size == (64, 36)  # aspect kept, long side = size
+
+
+def test_translator_sizes_and_seeds(model_and_data):
+    translator = models.load(model_and_data[0])
+    image = Image.new("RGB", (64, 64), "white")
+    assert translator(image, seed=0, size=128).size == (128, 128)
+    assert np.array_equal(np.asarray(translator(image, seed=5, size=64)), np.asarray(translator(image, seed=5, size=64)))
+    assert not np.array_equal(np.asarray(translator(image, seed=5, size=64)), np.asarray(translator(image, seed=6, size=64)))
+    with pytest.raises(ValueError, match="multiple of 64"):
+        translator(image, size=100)
+
+
+def test_bad_and_huge_images_are_refused(tmp_path):
+    with pytest.raises(models.BadImageError, match="not a readable image"):
+        models.open_image(b"definitely not an image", name="upload.png")
+    big = tmp_path / "big.png"
+    Image.new("L", (9000, 10), 0).save(big)
+    with pytest.raises(models.BadImageError, match="too large"):
+        models.open_image(big)
+
+
+def test_missing_weights_say_how_to_get_them(tmp_path):
+    with pytest.raises(models.MissingWeightsError, match="python -m training train"):
+        models.load(tmp_path)

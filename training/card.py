@@ -1,0 +1,74 @@
+"""Model cards: what a shipped model was trained on, how, and how well it does."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from models.checkpoint import atomic_write_bytes
+from models.config import ModelConfig
+
+METRIC_ROWS = [
+    ("L1", "L1 to the real photo ([-1, 1] scale, lower is better)", "{:.3f}"),
+    ("PSNR", "PSNR, dB (higher is better)", "{:.2f}"),
+    ("SSIM", "SSIM (higher is better)", "{:.3f}"),
+    ("sharpness_ratio", "gradient energy / real photo's (1 = as sharp as real)", "{:.2f}"),
+    ("color_intersection", "Lab histogram intersection with the real photo, per image (target >= 0.8)", "{:.3f}"),
+    ("color_intersection_pooled", "Lab histogram intersection, whole val set pooled (paper Fig. 7)", "{:.3f}"),
+    ("structure_ratio", "edge F1 (2 px) of output vs input edges / same F1 for the real photo (target >= 0.8)", "{:.3f}"),
+    ("edge_f1_fake", "edge F1 of output vs input edges", "{:.3f}"),
+    ("edge_f1_real", "edge F1 of the real photo vs input edges", "{:.3f}"),
+]
+
+
+def sample_sheet(eval_dir: Path, out: Path, rows: int = 6) -> bool:
+    """Stack the first val triplets (input | output | ground truth) into one JPEG."""
+    images = sorted((eval_dir / "images").glob("*.png"))[:rows]
+    if not images:
+        return False
+    sheet = np.concatenate([np.asarray(Image.open(p).convert("RGB")) for p in images], axis=0)
+    Image.fromarray(sheet).save(out, quality=90)
+    return True
+
+
+def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path, run_dir: Path) -> Path:
+    t = config.training
+    g = config.generator
+    has_samples = sample_sheet(eval_dir, dest / "samples.jpg")
+    lines = [
+        f"# {recipe.title}",
+        "",
+        f"pix2pix (Isola et al., CVPR 2017) generator trained by this project: {recipe.input_kind} in, photo out.",
+        "",
+        "## Data",
+        f"{recipe.about} Source folder: `../shared/datasets/{recipe.source}` (not redistributed).",
+        f"Training pairs: {t.get('pairs', '?')}; evaluated on the held-out `val` split.",
+        "",
+        "## Training",
+        f"- Command: `python -m training ship {recipe.name}`",
+        f"- Underlying run: `{t.get('command') or 'n/a'}`",
+        f"- Generator: {g.arch} U-Net, ngf {g.ngf}, {g.norm} norm, dropout {g.dropout} "
+        f"({g.num_downs} downsamplings)",
+        f"- Discriminator: {t.get('discriminator', '?')}; objective {t.get('objective', '?')}, lambda {t.get('lambda_l1', '?')}",
+        f"- Device: {t.get('device', '?')}; batch size {t.get('batch_size', '?')}",
+        f"- Trained: {t.get('steps', '?')} steps = {t.get('epochs', '?')} epochs, "
+        f"{t.get('wall_seconds', 0) / 3600:.2f} h wall time",
+        "",
+        "## Metrics (val split, `python -m training evaluate`)",
+        "",
+        "| metric | value |",
+        "|---|---|",
+    ]
+    for key, label, fmt in METRIC_ROWS:
+        if key in config.metrics:
+            lines.append(f"| {label} | {fmt.format(config.metrics[key])} |")
+    if has_samples:
+        lines += ["", "## Samples (val: input | output | ground truth)", "", "![samples](samples.jpg)"]
+    notes = dest / "NOTES.md"
+    if notes.is_file():
+        lines += ["", "## Where it is weak", "", notes.read_text().strip()]
+    atomic_write_bytes(dest / "README.md", ("\n".join(lines) + "\n").encode())
+    (dest / "metrics.json").write_text(json.dumps(config.metrics, indent=2))
+    return dest / "README.md"

@@ -1,0 +1,105 @@
+"""The five shipped models, each one command from raw data to `assets/models/NAME/`.
+
+    python -m training ship edges2shoes [--shared ../shared/datasets] [--device cuda] [--epochs N]
+
+Every stage resumes: the dataset build skips pairs on disk, training continues from
+`runs/NAME/` checkpoints, and evaluation and export are cheap to redo.
+"""
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from models.checkpoint import atomic_write_bytes, load_generator, save_model
+
+from .config import make_config
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets" / "models"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    title: str
+    source: str  # folder in ../shared/datasets
+    prepare: str  # "paired" | "facades" | "build-crop" | "build-pad"
+    input_kind: str
+    epochs: int
+    decay_epochs: int
+    about: str
+
+
+RECIPES = {r.name: r for r in [
+    Recipe("edges2shoes", "edges → shoes", "edges2shoes", "paired", "edges", 60, 30,
+           "UT Zappos50K shoe photos with the pix2pix HED edges (1000 train / 100 val subset)."),
+    Recipe("edges2handbags", "edges → handbags", "edges2handbags", "paired", "edges", 60, 30,
+           "Amazon handbag photos with the pix2pix HED edges (1000 train / 100 val subset)."),
+    Recipe("facades", "facade labels → photo", "facades", "facades", "labels", 200, 100,
+           "CMP Facade Database base set: 12-class label maps and rectified facade photos."),
+    Recipe("edges2cats", "edges → cats", "cats", "build-crop", "edges", 100, 50,
+           "Cat photos (cat_breeds listing photos), centre-cropped; edges by this project's HED pipeline."),
+    Recipe("sketch2pokemon", "sketch → pokemon", "pokemon", "build-pad", "sketch", 150, 75,
+           "Official pokemon artwork composited on white and padded square; edges by this project's HED pipeline."),
+]}
+
+
+def prepare(recipe: Recipe, shared: Path, data_root: Path, device: str) -> Path:
+    src, out = shared / recipe.source, data_root / recipe.name
+    if recipe.prepare == "paired":
+        from hed_edges.importers import import_paired
+
+        import_paired(src, out, photo_side="left")
+    elif recipe.prepare == "facades":
+        from hed_edges.facades import import_facades
+
+        import_facades(src, out)
+    else:
+        from hed_edges.build import build_dataset
+
+        fit = "crop" if recipe.prepare == "build-crop" else "pad"
+        build_dataset(src, out, size=256, split=(0.9, 0.1, 0.0), detector="hed", device=device,
+                      fit=fit, workers=1 if device == "cpu" else 2)
+    return out
+
+
+def ship(name: str, shared: str = "../shared/datasets", data_root: str = "data", runs: str = "runs",
+         device: str = "auto", epochs: int | None = None, preset: str = "compact", batch_size: int = 1,
+         stages: tuple[str, ...] = ("prepare", "train", "evaluate", "export")) -> Path:
+    from .evaluate import evaluate
+    from .trainer import run_training
+
+    recipe = RECIPES[name]
+    data = Path(data_root) / name
+    run_dir = Path(runs) / name
+    command = "python -m training ship " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["ship"] else [name])
+    if "prepare" in stages:
+        prepare(recipe, Path(shared), Path(data_root), "cuda" if device.startswith("cuda") else "cpu")
+    if "train" in stages:
+        cfg = make_config(name, str(data), preset=preset, input_kind=recipe.input_kind, device=device,
+                          epochs=epochs or recipe.epochs, decay_epochs=recipe.decay_epochs,
+                          batch_size=batch_size, save_every=250, sample_every=250, log_every=25, command=command)
+        run_training(cfg, run_dir, (run_dir / "train_config.json").is_file(), epochs=epochs)
+    model = run_dir / "model"
+    if "evaluate" in stages:
+        evaluate(model, data, model / "eval_val", split="val", device="cpu")
+    if "export" in stages:
+        return export(recipe, model, run_dir)
+    return model
+
+
+def export(recipe: Recipe, model: Path, run_dir: Path) -> Path:
+    """Copy the run's model into assets/models/NAME with its metrics, sample grid and card."""
+    from .card import write_card
+
+    dest = ASSETS / recipe.name
+    generator, config = load_generator(model)
+    metrics_file = model / "eval_val" / "metrics.json"
+    if metrics_file.is_file():
+        config.metrics = json.loads(metrics_file.read_text())["summary"]
+    save_model(dest, generator, config)
+    write_card(recipe, dest, config, model / "eval_val", run_dir)
+    return dest
