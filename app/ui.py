@@ -78,9 +78,14 @@ def build(registry: Registry) -> gr.Blocks:
 
     @page_errors
     def translate(key, value, seed, size):
+        """The photo, plus (input, photo) kept server-side for the download buttons."""
         model_in, photo = handlers.translate(translator(key), value, seed or 0, size)
-        return (photo, handlers.save_png(model_in, downloads, "input"),
-                handlers.save_png(photo, downloads, "photo"))
+        return photo, (model_in, photo)
+
+    def save_pair(pair):
+        """PNG files for the download buttons, written after the photo is shown."""
+        model_in, photo = pair
+        return handlers.save_png(model_in, downloads, "input"), handlers.save_png(photo, downloads, "photo")
 
     @page_errors
     def more(key, value, seed, size):
@@ -143,17 +148,25 @@ def build(registry: Registry) -> gr.Blocks:
         with gr.Accordion("Model card", open=False):
             card = gr.Markdown(registry.card(first) if first else HOW_TO_GET_MODELS, elem_id="card")
 
-        run = dict(fn=translate, inputs=[picker, editor, seed, size], outputs=[photo, get_in, get_out],
+        pair = gr.State()
+        run = dict(fn=translate, inputs=[picker, editor, seed, size], outputs=[photo, pair],
                    concurrency_id="model", concurrency_limit=1, show_progress="minimal")
-        go.click(**run, api_name="translate")
+
+        def translating(event, **kwargs):
+            """Translate on `event`; the download files follow, off the stroke-to-photo path."""
+            event(**run, **kwargs).success(save_pair, pair, [get_in, get_out], api_visibility="private",
+                                           show_progress="hidden")
+
+        translating(go.click, api_name="translate")
         # Live update on every stroke: only the latest drawing is computed, pending older ones dropped.
         for live in (editor.input, seed.change, size.change):
-            live(**run, trigger_mode="always_last", api_visibility="private")
-        picker.change(select, [picker, kind_state], [editor, card, palette, rects, kind_state],
-                      api_name="select_model").then(**run, api_visibility="private")
+            translating(live, trigger_mode="always_last", api_visibility="private")
+        translating(picker.change(select, [picker, kind_state], [editor, card, palette, rects, kind_state],
+                                  api_name="select_model").then, api_visibility="private")
         again.click(more, [picker, editor, seed, size], gallery, api_name="variations",
                     concurrency_id="model", concurrency_limit=1)
-        # The canvas's own change event doesn't fire when a handler sets it, so these translate explicitly.
+        # Canvas changes made by a handler are not documented to fire the canvas's own events,
+        # so these translate explicitly.
         for event, fn, inputs, name in (
             (clear.click, lambda key: handlers.blank(kind_of(key)), picker, "clear"),
             (start.click, example, picker, "example"),
@@ -161,7 +174,7 @@ def build(registry: Registry) -> gr.Blocks:
             (map_upload.upload, upload_map, [map_upload, picker], "upload_map"),
             (photo_upload.upload, upload_photo, photo_upload, "upload_photo"),
         ):
-            event(fn, inputs, editor, api_name=name).success(**run, api_visibility="private")
+            translating(event(fn, inputs, editor, api_name=name).success, api_visibility="private")
         if first:
-            demo.load(**run, api_visibility="private")
+            translating(demo.load, api_visibility="private")
     return demo

@@ -2,7 +2,7 @@
 latency (p50/p95) at 256 and 512 for the compact (ngf=16) and paper-size (ngf=64) generators,
 and 8 clients translating at once.
 
-    python benchmarks/app_latency.py [--strokes 30] [--threads 2] [--out results.json]
+    python benchmarks/app_latency.py [--strokes 30] [--threads 1] [--out results.json]
 
 Weights are random unless assets/models/edges2cats is present (used as the compact model):
 speed does not depend on their values.
@@ -61,7 +61,8 @@ def strokes(folder: Path, n: int) -> list[str]:
 
 
 def canvas(path: str) -> dict:
-    return {"background": handle_file(path), "layers": [], "composite": handle_file(path)}
+    """The drawing as an API user sends it: flattened (the browser also uploads its layers)."""
+    return {"background": None, "layers": [], "composite": handle_file(path)}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -72,7 +73,7 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--strokes", type=int, default=30, help="timed requests per model and size")
-    p.add_argument("--threads", type=int, default=2, help="torch threads in the server")
+    p.add_argument("--threads", type=int, default=1, help="torch threads in the server (app default on 2 cores: 1)")
     p.add_argument("--out", help="also write the results as JSON here")
     args = p.parse_args()
 
@@ -118,7 +119,7 @@ def main() -> None:
 
         def one(i: int) -> None:
             try:
-                photo, _, _ = Client(f"http://127.0.0.1:{port}", verbose=False).predict(
+                photo = Client(f"http://127.0.0.1:{port}", verbose=False).predict(
                     "bench-compact", canvas(drawings[i]), i, 256, api_name="/translate")
                 with Image.open(photo) as im:
                     sizes[i] = im.size
