@@ -27,6 +27,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write to a temp file and rename, so a kill mid-write never leaves a torn file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600; these files are meant to be shared
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

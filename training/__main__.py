@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     sh.add_argument("--batch-size", type=int, default=1)
     sh.add_argument("--stages", default="prepare,train,evaluate,export",
                     help="comma-separated subset of prepare,train,evaluate,export")
+    sh.add_argument("--eval-limit", type=int, default=0, help="evaluate on the first N val pairs only (0 = all)")
 
     args = parser.parse_args(argv)
     try:
@@ -126,7 +127,7 @@ def dispatch(args: argparse.Namespace) -> None:
         print(f"`python app.py` now lists {args.name} (found in {args.runs}/)")
     elif args.command == "ship":
         dest = ship(args.name, args.shared, args.datasets, args.runs, args.device, args.epochs, args.preset,
-                    args.batch_size, tuple(args.stages.split(",")))
+                    args.batch_size, tuple(args.stages.split(",")), args.eval_limit)
         print(f"shipped: {dest}")
 
 

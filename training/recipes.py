@@ -68,7 +68,7 @@ def prepare(recipe: Recipe, shared: Path, data_root: Path, device: str) -> Path:
 
 def ship(name: str, shared: str = "../shared/datasets", data_root: str = "data", runs: str = "runs",
          device: str = "auto", epochs: int | None = None, preset: str = "compact", batch_size: int = 1,
-         stages: tuple[str, ...] = ("prepare", "train", "evaluate", "export")) -> Path:
+         stages: tuple[str, ...] = ("prepare", "train", "evaluate", "export"), eval_limit: int = 0) -> Path:
     from .evaluate import evaluate
     from .trainer import run_training
 
@@ -85,7 +85,7 @@ def ship(name: str, shared: str = "../shared/datasets", data_root: str = "data",
         run_training(cfg, run_dir, (run_dir / "train_config.json").is_file(), epochs=epochs)
     model = run_dir / "model"
     if "evaluate" in stages:
-        evaluate(model, data, model / "eval_val", split="val", device="cpu")
+        evaluate(model, data, model / "eval_val", split="val", device="cpu", limit=eval_limit)
     if "export" in stages:
         return export(recipe, model, run_dir)
     return model
