@@ -128,7 +128,7 @@ def dispatch(args: argparse.Namespace) -> None:
     elif args.command == "ship":
         dest = ship(args.name, args.shared, args.datasets, args.runs, args.device, args.epochs, args.preset,
                     args.batch_size, tuple(args.stages.split(",")), args.eval_limit)
-        print(f"shipped: {dest}")
+        print(f"{'shipped' if 'export' in args.stages else 'model'}: {dest}")
 
 
 if __name__ == "__main__":
