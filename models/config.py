@@ -10,6 +10,21 @@ from typing import Any, Literal
 Norm = Literal["batch", "instance"]
 
 
+class JsonConfig:
+    """JSON round-trip for the config dataclasses saved beside weights and runs."""
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]):
+        return _from_dict(cls, data)
+
+    @classmethod
+    def from_file(cls, path: str | Path):
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
 @dataclass
 class GeneratorConfig:
     """U-Net (paper appendix 6.1.1) or the same net without skips ("encoder_decoder")."""
@@ -34,7 +49,7 @@ class DiscriminatorConfig:
 
 
 @dataclass
-class ModelConfig:
+class ModelConfig(JsonConfig):
     """What a shipped or trained model folder describes: how to build it and how to feed it."""
 
     name: str = "pix2pix"
@@ -45,17 +60,6 @@ class ModelConfig:
     # Free-form provenance: data, command, device, steps, wall time, metrics.
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=False)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
-        return _from_dict(cls, data)
-
-    @classmethod
-    def from_file(cls, path: str | Path) -> "ModelConfig":
-        return cls.from_dict(json.loads(Path(path).read_text()))
 
 
 def _from_dict(cls, data: dict[str, Any]):

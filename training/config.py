@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
-from models.config import DiscriminatorConfig, GeneratorConfig, ModelConfig, _from_dict
+from models.config import DiscriminatorConfig, GeneratorConfig, JsonConfig, ModelConfig
 
 # The paper's objective ablations (Table 1): which terms the generator is trained with.
 Objective = Literal["l1", "gan", "cgan", "l1+gan", "l1+cgan"]
@@ -34,7 +32,7 @@ class DataConfig:
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(JsonConfig):
     name: str = "pix2pix"
     preset: Literal["paper", "compact"] = "paper"
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -67,17 +65,6 @@ class TrainConfig:
     @property
     def uses_l1(self) -> bool:
         return "l1" in self.objective
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), indent=2)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
-        return _from_dict(cls, data)
-
-    @classmethod
-    def from_file(cls, path: str | Path) -> "TrainConfig":
-        return cls.from_dict(json.loads(Path(path).read_text()))
 
 
 def make_config(

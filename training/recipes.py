@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import shlex
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.checkpoint import atomic_write_bytes, load_generator, save_model
+from models.checkpoint import load_generator, save_model
 
 from .config import make_config
 
