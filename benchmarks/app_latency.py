@@ -1,8 +1,12 @@
-"""Studio speed through its API, as a user's browser sees it: launch -> ready, stroke -> photo
-latency (p50/p95) at 256 and 512 for the compact (ngf=16) and paper-size (ngf=64) generators,
-and 8 clients translating at once.
+"""Studio speed through its API: launch -> ready, stroke -> photo latency (p50/p95) at 256 and
+512 for the compact (ngf=16) and paper-size (ngf=64) generators, and 8 clients translating at once.
 
     python benchmarks/app_latency.py [--strokes 30] [--threads 1] [--out results.json]
+
+Latency is measured over Gradio's HTTP API the way the page itself talks to the server: upload
+the drawing, call /translate, read the result from the event stream as soon as it is pushed,
+fetch the photo. gradio_client is timed too, for reference: its event reader polls every 50 ms,
+which adds about 90 ms per call that a browser never sees.
 
 Weights are random unless assets/models/edges2cats is present (used as the compact model):
 speed does not depend on their values.
@@ -10,6 +14,7 @@ speed does not depend on their values.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import shutil
 import socket
@@ -21,6 +26,8 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
+import numpy as np
 import torch
 from gradio_client import Client, handle_file
 from PIL import Image, ImageDraw
@@ -65,6 +72,80 @@ def canvas(path: str) -> dict:
     return {"background": None, "layers": [], "composite": handle_file(path)}
 
 
+class HttpApi:
+    """Gradio's documented HTTP API (upload, POST /call/NAME, GET its event stream), as curl uses it."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.http = httpx.Client(timeout=60)
+
+    def call(self, name: str, data: list) -> list:
+        r = self.http.post(f"{self.base}/gradio_api/call/{name}", json={"data": data})
+        r.raise_for_status()
+        event_id = r.json()["event_id"]
+        with self.http.stream("GET", f"{self.base}/gradio_api/call/{name}/{event_id}") as stream:
+            event = None
+            for line in stream.iter_lines():
+                if line.startswith("event:"):
+                    event = line[6:].strip()
+                elif line.startswith("data:") and event in ("complete", "error"):
+                    if event == "error":
+                        raise RuntimeError(f"/{name} failed: {line[5:].strip()}")
+                    return json.loads(line[5:])
+        raise RuntimeError(f"/{name}: the event stream ended without a result")
+
+    def translate(self, key: str, drawing: str, seed: int, size: int) -> Image.Image:
+        """Upload -> translate -> download, one stroke's full round trip."""
+        with open(drawing, "rb") as f:
+            r = self.http.post(f"{self.base}/gradio_api/upload", files={"files": (Path(drawing).name, f, "image/png")})
+        r.raise_for_status()
+        composite = {"path": r.json()[0], "meta": {"_type": "gradio.FileData"}}
+        photo = self.call("translate", [key, {"background": None, "layers": [], "composite": composite}, seed, size])[0]
+        return Image.open(io.BytesIO(self.http.get(photo["url"]).content))
+
+
+def timed(fn, drawings: list[str]) -> dict:
+    """p50/p95 in ms over one call per drawing, after two warm-up calls."""
+    for path in drawings[:2]:
+        fn(path)
+    times = []
+    for path in drawings:
+        t0 = time.perf_counter()
+        fn(path)
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"p50": round(statistics.median(times)), "p95": round(percentile(times, 0.95)), "n": len(times)}
+
+
+def browser_latency(url: str, n: int) -> dict:
+    """Mouse-up on the canvas -> the photo on the page changes, in Debian's chromium: what a user
+    feels, including the page's own upload of the canvas and the image decode."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(url)
+        page.wait_for_selector("#photo img", timeout=120_000)
+        box = page.locator("#editor canvas").first.bounding_box()
+        gen = torch.Generator().manual_seed(1)
+        times = []
+        for i in range(n + 2):
+            page.wait_for_timeout(300)  # a pause between strokes, as people draw
+            old = page.eval_on_selector("#photo img", "img => img.src")
+            x0, y0, x1, y1 = (torch.rand(4, generator=gen) * 0.8 + 0.1).tolist()
+            page.mouse.move(box["x"] + x0 * box["width"], box["y"] + y0 * box["height"])
+            page.mouse.down()
+            page.mouse.move(box["x"] + x1 * box["width"], box["y"] + y1 * box["height"], steps=6)
+            t0 = time.perf_counter()
+            page.mouse.up()
+            page.wait_for_function("old => document.querySelector('#photo img').src !== old", arg=old,
+                                   timeout=60_000, polling=5)
+            if i >= 2:  # the first two are warm-up
+                times.append((time.perf_counter() - t0) * 1000)
+        browser.close()
+    return {"p50": round(statistics.median(times)), "p95": round(percentile(times, 0.95)), "n": len(times)}
+
+
 def percentile(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
@@ -74,12 +155,14 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--strokes", type=int, default=30, help="timed requests per model and size")
     p.add_argument("--threads", type=int, default=1, help="torch threads in the server (app default on 2 cores: 1)")
+    p.add_argument("--browser", action="store_true",
+                   help="also time mouse-up -> new photo in headless chromium (compact model, 256)")
     p.add_argument("--out", help="also write the results as JSON here")
     args = p.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="studio-bench-"))
     kinds = make_models(tmp / "models")
-    drawings = strokes(tmp, args.strokes)
+    drawings = strokes(tmp, max(args.strokes, 8))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -100,29 +183,27 @@ def main() -> None:
         client.predict("bench-compact", canvas(drawings[0]), 0, 256, api_name="/translate")
         first_photo = time.perf_counter() - start
 
+        api = HttpApi(f"http://127.0.0.1:{port}")
         results = {"cpu_threads": args.threads, "models": kinds, "ready_s": round(ready, 2),
-                   "first_photo_s": round(first_photo, 2), "latency_ms": {}}
+                   "first_photo_s": round(first_photo, 2), "latency_ms": {}, "gradio_client_latency_ms": {}}
         for key in kinds:
             for size in (256, 512):
-                for path in drawings[:2]:  # warm-up: model load, allocator
-                    client.predict(key, canvas(path), 0, size, api_name="/translate")
-                times = []
-                for path in drawings:
-                    t0 = time.perf_counter()
-                    client.predict(key, canvas(path), 0, size, api_name="/translate")
-                    times.append((time.perf_counter() - t0) * 1000)
-                results["latency_ms"][f"{key}@{size}"] = {
-                    "p50": round(statistics.median(times)), "p95": round(percentile(times, 0.95)), "n": len(times)}
-                print(f"{key}@{size}: {results['latency_ms'][f'{key}@{size}']}", flush=True)
+                name = f"{key}@{size}"
+                results["latency_ms"][name] = timed(lambda path: api.translate(key, path, 0, size),
+                                                    drawings[:args.strokes])
+                results["gradio_client_latency_ms"][name] = timed(
+                    lambda path: client.predict(key, canvas(path), 0, size, api_name="/translate"), drawings[:args.strokes])
+                print(f"{name}: http {results['latency_ms'][name]}, "
+                      f"gradio_client {results['gradio_client_latency_ms'][name]}", flush=True)
 
-        sizes, errors = {}, []
+        # 8 clients at once, each its own connection, drawing and seed; each answer must equal the
+        # photo the same request gets alone (same drawing + seed = same dropout noise = same photo).
+        expected = {i: np.asarray(api.translate("bench-compact", drawings[i], i, 256)) for i in range(8)}
+        got, errors = {}, []
 
         def one(i: int) -> None:
             try:
-                photo = Client(f"http://127.0.0.1:{port}", verbose=False).predict(
-                    "bench-compact", canvas(drawings[i]), i, 256, api_name="/translate")
-                with Image.open(photo) as im:
-                    sizes[i] = im.size
+                got[i] = np.asarray(HttpApi(api.base).translate("bench-compact", drawings[i], i, 256))
             except Exception as e:  # counted and reported
                 errors.append(repr(e))
 
@@ -134,7 +215,9 @@ def main() -> None:
             w.join()
         results["eight_clients"] = {
             "wall_s": round(time.perf_counter() - t0, 2), "errors": errors,
-            "all_correct": not errors and all(s == (256, 256) for s in sizes.values()) and len(sizes) == 8}
+            "all_correct": not errors and len(got) == 8 and all(np.array_equal(got[i], expected[i]) for i in got)}
+        if args.browser:
+            results["browser_stroke_to_photo_ms"] = browser_latency(api.base, args.strokes)
     finally:
         server.terminate()
         server.wait(10)

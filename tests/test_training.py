@@ -9,13 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 import models
 from training.checkpoint import latest_checkpoint
 from training.config import OBJECTIVES, TrainConfig, make_config
 from training.data import DataError, PairDataset
-from training.trainer import Trainer
+from training.trainer import Trainer, run_training
 
 from helpers import make_dataset, make_pair
 
@@ -128,6 +129,29 @@ def test_checkpoint_loads_from_its_folder_alone(dataset, tmp_path):
     assert translator(Image.new("RGB", (64, 64), "white"), seed=0, size=64).size == (64, 64)
     for run_file in ("train_config.json", "log.jsonl", "loss.png"):
         assert (tmp_path / "run" / run_file).is_file()
+
+
+def test_init_from_fine_tunes_a_model_and_records_its_history(dataset, tmp_path):
+    Trainer(tiny("base", dataset, max_steps=2, log_every=1), tmp_path / "base", progress=False).fit()
+    source, _ = models.load_generator(tmp_path / "base" / "model")
+    cfg = tiny("tuned", dataset, max_steps=1, log_every=1, init_from=str(tmp_path / "base" / "model"))
+    fresh = Trainer(cfg, tmp_path / "unused", progress=False)
+    fresh.init_generator()
+    for name, value in source.state_dict().items():
+        assert torch.equal(fresh.G.state_dict()[name], value), name
+    run_training(cfg, tmp_path / "tuned", resume=False)
+    tuned = models.load(tmp_path / "tuned" / "model").config.training
+    assert tuned["steps"] == 1
+    assert tuned["init_from"]["model"] == cfg.init_from and tuned["init_from"]["steps"] == 2
+    # Resuming continues from the run's checkpoint, not from the source model again.
+    run_training(cfg, tmp_path / "tuned", resume=True, max_steps=2)
+    assert models.load(tmp_path / "tuned" / "model").config.training["init_from"]["steps"] == 2
+
+
+def test_init_from_a_different_architecture_is_refused(dataset, tmp_path):
+    Trainer(tiny("base", dataset, max_steps=1), tmp_path / "base", progress=False).fit()
+    with pytest.raises(ValueError, match="--init-from"):
+        run_training(tiny("wide", dataset, ngf=8, init_from=str(tmp_path / "base" / "model")), tmp_path / "w", False)
 
 
 def test_sample_grids_are_written(dataset, tmp_path):

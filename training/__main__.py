@@ -33,6 +33,8 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lambda-l1", type=float, default=100.0)
     p.add_argument("--no-jitter", action="store_true", help="no resize-286/crop-256 jitter")
     p.add_argument("--no-flip", action="store_true", help="no mirroring")
+    p.add_argument("--init-from", metavar="MODEL_DIR", default="",
+                   help="fine-tune: start the generator from this model folder (e.g. assets/models/edges2cats)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--no-bf16", action="store_true", help="CUDA: train in float32 instead of bf16 autocast")
@@ -52,7 +54,7 @@ def config_from_args(args: argparse.Namespace, data: str) -> TrainConfig:
         batch_size=args.batch_size, lr=args.lr, lambda_l1=args.lambda_l1, seed=args.seed,
         device=args.device, bf16=not args.no_bf16, compile=args.compile, save_every=args.save_every,
         keep_every=args.keep_every, sample_every=args.sample_every, log_every=args.log_every,
-        command="python -m training " + shlex.join(sys.argv[1:]),
+        init_from=args.init_from, command="python -m training " + shlex.join(sys.argv[1:]),
     )
 
 
@@ -92,6 +94,8 @@ def main(argv: list[str] | None = None) -> None:
     sh.add_argument("--epochs", type=int, help="override the recipe's epochs (also extends a resumed run)")
     sh.add_argument("--preset", choices=sorted(PRESETS), default="compact")
     sh.add_argument("--batch-size", type=int, default=1)
+    sh.add_argument("--init-from", metavar="MODEL_DIR", default="",
+                    help="start a new run from this model's generator (e.g. the shipped one) instead of from scratch")
     sh.add_argument("--stages", default="prepare,train,evaluate,export",
                     help="comma-separated subset of prepare,train,evaluate,export")
     sh.add_argument("--eval-limit", type=int, default=0, help="evaluate on the first N val pairs only (0 = all)")
@@ -127,7 +131,7 @@ def dispatch(args: argparse.Namespace) -> None:
         print(f"`python app.py` now lists {args.name} (found in {args.runs}/)")
     elif args.command == "ship":
         dest = ship(args.name, args.shared, args.datasets, args.runs, args.device, args.epochs, args.preset,
-                    args.batch_size, tuple(args.stages.split(",")), args.eval_limit)
+                    args.batch_size, tuple(args.stages.split(",")), args.eval_limit, args.init_from)
         print(f"{'shipped' if 'export' in args.stages else 'model'}: {dest}")
 
 

@@ -55,6 +55,14 @@ def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path, run_dir:
         f"- Device: {t.get('device', '?')}; batch size {t.get('batch_size', '?')}",
         f"- Trained: {t.get('steps', '?')} steps = {t.get('epochs', '?')} epochs, "
         f"{t.get('wall_seconds', 0) / 3600:.2f} h wall time",
+    ]
+    if init := t.get("init_from"):
+        lines.append(
+            f"- Started from `{init['model']}` (fresh discriminator and optimiser), itself trained "
+            f"{init.get('steps', '?')} steps = {init.get('epochs', '?')} epochs, "
+            f"{init.get('wall_seconds', 0) / 3600:.2f} h on {init.get('device', '?')}: `{init.get('command', 'n/a')}`"
+        )
+    lines += [
         "",
         "## Metrics (val split, `python -m training evaluate`)",
         "",
@@ -66,6 +74,8 @@ def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path, run_dir:
             lines.append(f"| {label} | {fmt.format(config.metrics[key])} |")
     if has_samples:
         lines += ["", "## Samples (val: input | output | ground truth)", "", "![samples](samples.jpg)"]
+    if (dest / "ablation.md").is_file():
+        lines += ["", "## What the adversarial term adds", "", (dest / "ablation.md").read_text().strip()]
     notes = dest / "NOTES.md"
     if notes.is_file():
         lines += ["", "## Where it is weak", "", notes.read_text().strip()]

@@ -57,6 +57,11 @@ class TrainConfig(JsonConfig):
     sample_every: int = 500
     log_every: int = 50
     command: str = ""
+    # Fine-tuning: a model folder whose generator weights start the run (D starts fresh), and
+    # that model's own training record, copied when the run starts so the card can tell the
+    # whole history even if the source folder is later replaced.
+    init_from: str = ""
+    init_history: dict[str, Any] = field(default_factory=dict)
 
     @property
     def uses_gan(self) -> bool:

@@ -67,7 +67,8 @@ def prepare(recipe: Recipe, shared: Path, data_root: Path, device: str) -> Path:
 
 def ship(name: str, shared: str = "../shared/datasets", data_root: str = "data", runs: str = "runs",
          device: str = "auto", epochs: int | None = None, preset: str = "compact", batch_size: int = 1,
-         stages: tuple[str, ...] = ("prepare", "train", "evaluate", "export"), eval_limit: int = 0) -> Path:
+         stages: tuple[str, ...] = ("prepare", "train", "evaluate", "export"), eval_limit: int = 0,
+         init_from: str = "") -> Path:
     from .evaluate import evaluate
     from .trainer import run_training
 
@@ -80,7 +81,8 @@ def ship(name: str, shared: str = "../shared/datasets", data_root: str = "data",
     if "train" in stages:
         cfg = make_config(name, str(data), preset=preset, input_kind=recipe.input_kind, device=device,
                           epochs=epochs or recipe.epochs, decay_epochs=recipe.decay_epochs,
-                          batch_size=batch_size, save_every=250, sample_every=250, log_every=25, command=command)
+                          batch_size=batch_size, save_every=250, sample_every=250, log_every=25, command=command,
+                          init_from=init_from)
         run_training(cfg, run_dir, (run_dir / "train_config.json").is_file(), epochs=epochs)
     model = run_dir / "model"
     if "evaluate" in stages:

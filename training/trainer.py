@@ -15,7 +15,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from models.checkpoint import atomic_write_bytes, save_model
+from models.checkpoint import atomic_write_bytes, load_generator, save_model
 from models.networks import Discriminator, Generator
 from models.translator import to_image
 
@@ -154,6 +154,17 @@ class Trainer:
         terms.update(g_terms)
         return terms
 
+    def init_generator(self) -> None:
+        """Start G from the weights of `cfg.init_from` (a model folder with the same architecture)."""
+        source, config = load_generator(self.cfg.init_from)
+        if config.generator != self.cfg.model.generator:
+            raise ValueError(
+                f"--init-from {self.cfg.init_from}: its generator ({config.generator}) differs from this run's "
+                f"({self.cfg.model.generator}); pass the same --preset/--ngf/--arch"
+            )
+        self.G.load_state_dict(source.state_dict())
+        self.cfg.init_history = dict(config.training)
+
     # -- run folder -------------------------------------------------------------------------
     @property
     def ckpt_dir(self) -> Path:
@@ -210,6 +221,8 @@ class Trainer:
             "wall_seconds": round(self.wall, 1),
             "command": cfg.command,
         }
+        if cfg.init_from:
+            model_cfg.training["init_from"] = {"model": cfg.init_from, **cfg.init_history}
         return save_model(self.run_dir / "model", self.G, model_cfg)
 
     def write_samples(self) -> None:
@@ -293,10 +306,11 @@ def run_training(cfg: TrainConfig, run_dir: Path, resume: bool, epochs: int | No
         cfg.epochs = epochs or cfg.epochs
         cfg.max_steps = cfg.max_steps if max_steps is None else max_steps
     trainer = Trainer(cfg, run_dir)
-    if resume:
-        resumed = trainer.resume()
-        if trainer.is_main:
-            print(f"resuming {run_dir} at step {trainer.step}" if resumed else f"no checkpoint in {run_dir}: starting")
+    resumed = resume and trainer.resume()
+    if resume and trainer.is_main:
+        print(f"resuming {run_dir} at step {trainer.step}" if resumed else f"no checkpoint in {run_dir}: starting")
+    if not resumed and cfg.init_from:
+        trainer.init_generator()
     trainer.fit()
     if trainer.is_main:
         print(f"model: {run_dir / 'model'}  (step {trainer.step}/{trainer.total_steps})")
