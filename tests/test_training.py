@@ -143,6 +143,9 @@ def test_init_from_fine_tunes_a_model_and_records_its_history(dataset, tmp_path)
     tuned = models.load(tmp_path / "tuned" / "model").config.training
     assert tuned["steps"] == 1
     assert tuned["init_from"]["model"] == cfg.init_from and tuned["init_from"]["steps"] == 2
+    # Without widths on the command line, the source model's generator is used as it is.
+    adopted = make_config("x", str(dataset), init_from=cfg.init_from, load_size=72, crop_size=64)
+    assert adopted.model.generator == source.cfg
     # Resuming continues from the run's checkpoint, not from the source model again.
     run_training(cfg, tmp_path / "tuned", resume=True, max_steps=2)
     assert models.load(tmp_path / "tuned" / "model").config.training["init_from"]["steps"] == 2

@@ -14,8 +14,9 @@ from .trainer import RunExistsError, run_training
 def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", required=True, help="run name; writes runs/NAME/")
     p.add_argument("--runs", default="runs", help="folder that holds run folders (default: runs)")
-    p.add_argument("--preset", choices=sorted(PRESETS), default="paper",
-                   help="paper: ngf 64 / ndf 64 as in the paper; compact: ngf 16 / ndf 32, the shipped size")
+    p.add_argument("--preset", choices=sorted(PRESETS),
+                   help="paper (default): ngf 64 / ndf 64 as in the paper; compact: ngf 16 / ndf 32, the shipped "
+                        "size; with --init-from, the source model's")
     p.add_argument("--objective", choices=OBJECTIVES, default="l1+cgan", help="loss ablation (paper Table 1)")
     p.add_argument("--arch", choices=("unet", "encoder_decoder"), default="unet")
     p.add_argument("--patch", type=int, choices=(1, 16, 70, 286), default=70, help="PatchGAN receptive field")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -75,7 +76,7 @@ class TrainConfig(JsonConfig):
 def make_config(
     name: str,
     data: str,
-    preset: str = "paper",
+    preset: str | None = None,
     objective: str = "l1+cgan",
     arch: str = "unet",
     patch: int = 70,
@@ -84,20 +85,31 @@ def make_config(
     norm: str = "batch",
     input_kind: str = "edges",
     num_downs: int = 8,
+    init_from: str = "",
     **overrides: Any,
 ) -> TrainConfig:
-    """One place that turns flags into a consistent TrainConfig (presets, ablations, widths)."""
+    """One place that turns flags into a consistent TrainConfig (presets, ablations, widths).
+
+    Fine-tuning (`init_from`) keeps the source model's generator and, unless one is given, its preset."""
+    gen = GeneratorConfig(arch=arch, ngf=ngf or 0, norm=norm, num_downs=num_downs)
+    if init_from:
+        source = ModelConfig.from_file(Path(init_from) / "config.json")
+        if ngf is not None and ngf != source.generator.ngf:
+            raise ValueError(f"--ngf {ngf}: --init-from {init_from} has ngf {source.generator.ngf}")
+        gen, num_downs = dataclasses.replace(source.generator), source.generator.num_downs
+        preset = preset or source.training.get("preset")
+    preset = preset or "paper"
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
     widths = PRESETS[preset]
-    gen = GeneratorConfig(arch=arch, ngf=ngf or widths["ngf"], norm=norm, num_downs=num_downs)
+    gen.ngf = gen.ngf or widths["ngf"]
     pad = (0, 0, 170) if input_kind == "labels" else (255, 255, 255)
     model = ModelConfig(name=name, generator=gen, input_kind=input_kind, pad_color=pad)
     # "gan" (unconditional) vs "cgan": whether D also sees the input (paper section 4.2).
     disc = DiscriminatorConfig(
-        patch=patch, conditional=objective.endswith("cgan"), ndf=ndf or widths["ndf"], norm=norm
+        patch=patch, conditional=objective.endswith("cgan"), ndf=ndf or widths["ndf"], norm=gen.norm
     )
     data_fields = {f.name for f in dataclasses.fields(DataConfig)}
     data_over = {k: overrides.pop(k) for k in list(overrides) if k in data_fields}
@@ -109,5 +121,5 @@ def make_config(
         )
     return TrainConfig(
         name=name, preset=preset, model=model, discriminator=disc,
-        data=data_cfg, objective=objective, **overrides,
+        data=data_cfg, objective=objective, init_from=init_from, **overrides,
     )
