@@ -54,9 +54,18 @@ def test_model_card(model_and_data, tmp_path):
     config = models.load(model).config
     config.metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())["summary"]
     config.training = {"steps": 10, "epochs": 1.0, "device": "cpu", "wall_seconds": 36.0, "pairs": 1}
-    card = write_card(RECIPES["edges2shoes"], tmp_path, config, tmp_path / "eval", tmp_path).read_text()
+    card = write_card(RECIPES["edges2shoes"], tmp_path, config, tmp_path / "eval").read_text()
     assert "# edges → shoes" in card and "PSNR" in card and "samples.jpg" in card
     assert Image.open(tmp_path / "samples.jpg").size == (3 * 256, 3 * 256)
+    # Re-rendered without an eval folder (ship --stages card): the sample sheet stays, and the
+    # ablation, notes and fine-tuning history appear.
+    (tmp_path / "ablation.md").write_text("| metric | l1 | l1+cgan |")
+    (tmp_path / "NOTES.md").write_text("Blurry at the edges.")
+    config.training["init_from"] = {"model": "assets/models/edges2shoes", "steps": 5, "epochs": 0.5,
+                                    "wall_seconds": 3600, "device": "cpu", "command": "python -m training ship edges2shoes"}
+    card = write_card(RECIPES["edges2shoes"], tmp_path, config).read_text()
+    assert "samples.jpg" in card and "| metric | l1 | l1+cgan |" in card and "Blurry at the edges." in card
+    assert "Started from `assets/models/edges2shoes`" in card and "1.00 h on cpu" in card
 
 
 @pytest.mark.parametrize("mode", ["RGBA", "P", "L", "I;16", "1", "CMYK"])

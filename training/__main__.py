@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     sh.add_argument("--init-from", metavar="MODEL_DIR", default="",
                     help="start a new run from this model's generator (e.g. the shipped one) instead of from scratch")
     sh.add_argument("--stages", default="prepare,train,evaluate,export",
-                    help="comma-separated subset of prepare,train,evaluate,export")
+                    help="comma-separated subset of prepare,train,evaluate,export; `card` alone re-renders the shipped card")
     sh.add_argument("--eval-limit", type=int, default=0, help="evaluate on the first N val pairs only (0 = all)")
 
     args = parser.parse_args(argv)

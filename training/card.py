@@ -33,10 +33,11 @@ def sample_sheet(eval_dir: Path, out: Path, rows: int = 6) -> bool:
     return True
 
 
-def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path, run_dir: Path) -> Path:
+def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path | None = None) -> Path:
+    """README.md for a shipped model; without `eval_dir` the folder's existing sample sheet is kept."""
     t = config.training
     g = config.generator
-    has_samples = sample_sheet(eval_dir, dest / "samples.jpg")
+    has_samples = (eval_dir is not None and sample_sheet(eval_dir, dest / "samples.jpg")) or (dest / "samples.jpg").is_file()
     lines = [
         f"# {recipe.title}",
         "",

@@ -88,11 +88,15 @@ def ship(name: str, shared: str = "../shared/datasets", data_root: str = "data",
     if "evaluate" in stages:
         evaluate(model, data, model / "eval_val", split="val", device="cpu", limit=eval_limit)
     if "export" in stages:
-        return export(recipe, model, run_dir)
+        return export(recipe, model)
+    if "card" in stages:  # re-render the shipped card after editing its NOTES.md or adding an ablation
+        from .card import write_card
+
+        return write_card(recipe, ASSETS / name, load_generator(ASSETS / name)[1])
     return model
 
 
-def export(recipe: Recipe, model: Path, run_dir: Path) -> Path:
+def export(recipe: Recipe, model: Path) -> Path:
     """Copy the run's model into assets/models/NAME with its metrics, sample grid and card."""
     from .card import write_card
 
@@ -102,5 +106,5 @@ def export(recipe: Recipe, model: Path, run_dir: Path) -> Path:
     if metrics_file.is_file():
         config.metrics = json.loads(metrics_file.read_text())["summary"]
     save_model(dest, generator, config)
-    write_card(recipe, dest, config, model / "eval_val", run_dir)
+    write_card(recipe, dest, config, model / "eval_val")
     return dest
