@@ -177,7 +177,7 @@ def main() -> None:
                 break
             except Exception:
                 if server.poll() is not None or time.perf_counter() - start > 120:
-                    raise SystemExit("the studio did not start")
+                    raise SystemExit("the studio did not start") from None
                 time.sleep(0.1)
         ready = time.perf_counter() - start
         client.predict("bench-compact", canvas(drawings[0]), 0, 256, api_name="/translate")
@@ -189,10 +189,11 @@ def main() -> None:
         for key in kinds:
             for size in (256, 512):
                 name = f"{key}@{size}"
-                results["latency_ms"][name] = timed(lambda path: api.translate(key, path, 0, size),
-                                                    drawings[:args.strokes])
+                results["latency_ms"][name] = timed(
+                    lambda path, key=key, size=size: api.translate(key, path, 0, size), drawings[:args.strokes])
                 results["gradio_client_latency_ms"][name] = timed(
-                    lambda path: client.predict(key, canvas(path), 0, size, api_name="/translate"), drawings[:args.strokes])
+                    lambda path, key=key, size=size: client.predict(key, canvas(path), 0, size, api_name="/translate"),
+                    drawings[:args.strokes])
                 print(f"{name}: http {results['latency_ms'][name]}, "
                       f"gradio_client {results['gradio_client_latency_ms'][name]}", flush=True)
 

@@ -77,7 +77,7 @@ def main() -> None:
     for key, label, fmt in rows:
         lines.append(f"| {label} | " + " | ".join(fmt.format(results[o][key]) for o in args.objectives) + " |")
     lines.append("| training wall time, h | " + " | ".join(f"{results[o]['hours']:.2f}" for o in args.objectives) + " |")
-    lines += ["", f"![ablation](ablation.jpg)", "",
+    lines += ["", "![ablation](ablation.jpg)", "",
               "Columns: input | " + " | ".join(args.objectives) + " | real photo."]
     (dest / "ablation.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

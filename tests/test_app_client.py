@@ -93,7 +93,7 @@ def test_bad_input_is_a_message_and_server_lives(client, tmp_path, stroke):
     Image.new("L", (9000, 8), 255).save(tmp_path / "huge.png")
     with pytest.raises(AppError, match="too large"):
         client.predict(handle_file(str(tmp_path / "huge.png")), "edges2cats", api_name="/upload_photo")
-    with pytest.raises(Exception):
+    with pytest.raises(AppError, match="no-such-model"):
         client.predict("no-such-model", canvas(stroke), 0, 256, api_name="/translate")
     photo = client.predict("edges2cats", canvas(stroke), 0, 256, api_name="/translate")
     assert opened(photo).size == (256, 256)
