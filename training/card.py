@@ -37,7 +37,9 @@ def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path | None = 
     """README.md for a shipped model; without `eval_dir` the folder's existing sample sheet is kept."""
     t = config.training
     g = config.generator
-    has_samples = (eval_dir is not None and sample_sheet(eval_dir, dest / "samples.jpg")) or (dest / "samples.jpg").is_file()
+    if eval_dir is not None:
+        sample_sheet(eval_dir, dest / "samples.jpg")
+    has_samples = (dest / "samples.jpg").is_file()
     lines = [
         f"# {recipe.title}",
         "",

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from models.config import DiscriminatorConfig, GeneratorConfig, JsonConfig, ModelConfig
