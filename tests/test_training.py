@@ -171,6 +171,19 @@ def test_linear_decay(dataset, tmp_path):
     assert t.lr_at(2 * per) == pytest.approx(2e-4 * 2 / 3) and t.lr_at(3 * per) == pytest.approx(2e-4 / 3)
 
 
+def test_resume_can_anneal_a_run(dataset, tmp_path):
+    """A run meant to be long can be cut short and decayed on resume; the card's command says so."""
+    run_training(tiny("a", dataset, epochs=20, decay_epochs=0, max_steps=3, command="first"), tmp_path, False)
+    t = run_training(tiny("a", dataset, command="second"), tmp_path, True, epochs=4, max_steps=0, decay_epochs=2)
+    assert (t.cfg.epochs, t.cfg.decay_epochs) == (4, 2) and t.step == 4 * t.steps_per_epoch
+    assert t.lr_at(t.step - 1) == pytest.approx(2e-4 / 3)
+    saved = TrainConfig.from_file(tmp_path / "train_config.json")
+    assert saved.decay_epochs == 2 and saved.command == "first; from step 3: second"
+    assert json.loads((tmp_path / "model" / "config.json").read_text())["training"]["command"] == saved.command
+    with pytest.raises(ValueError, match="longer than the run"):
+        run_training(tiny("a", dataset), tmp_path, True, epochs=4, decay_epochs=5)
+
+
 def test_direction_btoa_swaps_halves(dataset):
     cfg = make_config("x", str(dataset), jitter=False, flip=False, crop_size=64, num_downs=6).data
     ab = PairDataset(dataset, cfg, "val", train=False, progress=False)

@@ -27,7 +27,9 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB",
                    help="AtoB: the left half of each pair is the input")
     p.add_argument("--epochs", type=int, help="passes over the training pairs (default 200; on --resume, extends the run)")
-    p.add_argument("--decay-epochs", type=int, default=0, help="linear LR decay to 0 over the last N epochs")
+    p.add_argument("--decay-epochs", type=int,
+                   help="linear LR decay to 0 over the last N epochs (default: half the run, as the reference code; "
+                        "on --resume, re-schedules the run)")
     p.add_argument("--max-steps", type=int, help="stop after this many steps in all (on --resume, extends the run)")
     p.add_argument("--batch-size", type=int, default=1)
     p.add_argument("--lr", type=float, default=2e-4)
@@ -47,11 +49,13 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace, data: str) -> TrainConfig:
+    epochs = args.epochs or 200
     return make_config(
         args.name, data, preset=args.preset, objective=args.objective, arch=args.arch, patch=args.patch,
         ngf=args.ngf, ndf=args.ndf, norm=args.norm, input_kind=args.input_kind,
         direction=args.direction, jitter=not args.no_jitter, flip=not args.no_flip,
-        epochs=args.epochs or 200, decay_epochs=args.decay_epochs, max_steps=args.max_steps or 0,
+        epochs=epochs, decay_epochs=epochs // 2 if args.decay_epochs is None else args.decay_epochs,
+        max_steps=args.max_steps or 0,
         batch_size=args.batch_size, lr=args.lr, lambda_l1=args.lambda_l1, seed=args.seed,
         device=args.device, bf16=not args.no_bf16, compile=args.compile, save_every=args.save_every,
         keep_every=args.keep_every, sample_every=args.sample_every, log_every=args.log_every,
@@ -93,6 +97,8 @@ def main(argv: list[str] | None = None) -> None:
     sh.add_argument("--runs", default="runs")
     sh.add_argument("--device", default="auto")
     sh.add_argument("--epochs", type=int, help="override the recipe's epochs (also extends a resumed run)")
+    sh.add_argument("--decay-epochs", type=int,
+                    help="override the recipe's LR decay epochs (also re-schedules a resumed run)")
     sh.add_argument("--preset", choices=sorted(PRESETS), default="compact")
     sh.add_argument("--batch-size", type=int, default=1)
     sh.add_argument("--init-from", metavar="MODEL_DIR", default="",
@@ -111,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
 def dispatch(args: argparse.Namespace) -> None:
     if args.command == "train":
         run_training(config_from_args(args, args.data), Path(args.runs) / args.name, args.resume,
-                     args.epochs, args.max_steps)
+                     args.epochs, args.max_steps, args.decay_epochs)
     elif args.command == "evaluate":
         from .evaluate import evaluate
 
@@ -128,11 +134,12 @@ def dispatch(args: argparse.Namespace) -> None:
         build_dataset(args.photos, data_dir, size=256, detector=args.detector)
         run_dir = Path(args.runs) / args.name
         run_training(config_from_args(args, str(data_dir)), run_dir, (run_dir / "train_config.json").is_file(),
-                     args.epochs, args.max_steps)
+                     args.epochs, args.max_steps, args.decay_epochs)
         print(f"`python app.py` now lists {args.name} (found in {args.runs}/)")
     elif args.command == "ship":
         dest = ship(args.name, args.shared, args.datasets, args.runs, args.device, args.epochs, args.preset,
-                    args.batch_size, tuple(args.stages.split(",")), args.eval_limit, args.init_from)
+                    args.batch_size, tuple(args.stages.split(",")), args.eval_limit, args.init_from,
+                    args.decay_epochs)
         print(f"{'shipped' if 'export' in args.stages else 'model'}: {dest}")
 
 

@@ -68,7 +68,7 @@ def prepare(recipe: Recipe, shared: Path, data_root: Path, device: str) -> Path:
 def ship(name: str, shared: str = "../shared/datasets", data_root: str = "data", runs: str = "runs",
          device: str = "auto", epochs: int | None = None, preset: str = "compact", batch_size: int = 1,
          stages: tuple[str, ...] = ("prepare", "train", "evaluate", "export"), eval_limit: int = 0,
-         init_from: str = "") -> Path:
+         init_from: str = "", decay_epochs: int | None = None) -> Path:
     from .evaluate import evaluate
     from .trainer import run_training
 
@@ -80,10 +80,12 @@ def ship(name: str, shared: str = "../shared/datasets", data_root: str = "data",
         prepare(recipe, Path(shared), Path(data_root), "cuda" if device.startswith("cuda") else "cpu")
     if "train" in stages:
         cfg = make_config(name, str(data), preset=preset, input_kind=recipe.input_kind, device=device,
-                          epochs=epochs or recipe.epochs, decay_epochs=recipe.decay_epochs,
+                          epochs=epochs or recipe.epochs,
+                          decay_epochs=recipe.decay_epochs if decay_epochs is None else decay_epochs,
                           batch_size=batch_size, save_every=250, sample_every=250, log_every=25, command=command,
                           init_from=init_from)
-        run_training(cfg, run_dir, (run_dir / "train_config.json").is_file(), epochs=epochs)
+        run_training(cfg, run_dir, (run_dir / "train_config.json").is_file(), epochs=epochs,
+                     decay_epochs=decay_epochs)
     model = run_dir / "model"
     if "evaluate" in stages:
         evaluate(model, data, model / "eval_val", split="val", device="cpu", limit=eval_limit)

@@ -296,19 +296,31 @@ class RunExistsError(FileExistsError):
 
 
 def run_training(cfg: TrainConfig, run_dir: Path, resume: bool, epochs: int | None = None,
-                 max_steps: int | None = None) -> Trainer:
-    """Start a run, or resume one with its saved config (only its length may change)."""
+                 max_steps: int | None = None, decay_epochs: int | None = None) -> Trainer:
+    """Start a run, or resume one with its saved config.
+
+    On resume only the schedule may change (length, LR decay: e.g. anneal a run that was meant to be
+    longer); a change is appended to the recorded command so the model card tells how it was made.
+    """
     saved = run_dir / "train_config.json"
     if saved.is_file() and not resume:
         raise RunExistsError(f"{run_dir} already holds a run: pass --resume to continue it, or choose another --name")
+    command, changed = cfg.command, False
     if resume and saved.is_file():
         cfg = TrainConfig.from_file(saved)
+        schedule = (cfg.epochs, cfg.decay_epochs, cfg.max_steps)
         cfg.epochs = epochs or cfg.epochs
+        cfg.decay_epochs = cfg.decay_epochs if decay_epochs is None else decay_epochs
         cfg.max_steps = cfg.max_steps if max_steps is None else max_steps
+        if cfg.decay_epochs > cfg.epochs:
+            raise ValueError(f"--decay-epochs {cfg.decay_epochs} is longer than the run ({cfg.epochs} epochs)")
+        changed = (cfg.epochs, cfg.decay_epochs, cfg.max_steps) != schedule
     trainer = Trainer(cfg, run_dir)
     resumed = resume and trainer.resume()
     if resume and trainer.is_main:
         print(f"resuming {run_dir} at step {trainer.step}" if resumed else f"no checkpoint in {run_dir}: starting")
+    if resumed and changed and command:
+        cfg.command = f"{cfg.command}; from step {trainer.step}: {command}"
     if not resumed and cfg.init_from:
         trainer.init_generator()
     trainer.fit()
