@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 import models
+from training.__main__ import main as training_cli
 from training.checkpoint import latest_checkpoint
 from training.config import OBJECTIVES, TrainConfig, make_config
 from training.data import DataError, PairDataset
@@ -180,8 +181,10 @@ def test_resume_can_anneal_a_run(dataset, tmp_path):
     saved = TrainConfig.from_file(tmp_path / "train_config.json")
     assert saved.decay_epochs == 2 and saved.command == "first; from step 3: second"
     assert json.loads((tmp_path / "model" / "config.json").read_text())["training"]["command"] == saved.command
-    with pytest.raises(ValueError, match="longer than the run"):
-        run_training(tiny("a", dataset), tmp_path, True, epochs=4, decay_epochs=5)
+    cli = ["train", "--data", str(dataset), "--runs", str(tmp_path.parent), "--name", tmp_path.name, "--resume",
+           "--epochs", "4", "--decay-epochs", "5"]
+    with pytest.raises(SystemExit, match="error: --decay-epochs 5 is longer than the run"):
+        training_cli(cli)
 
 
 def test_direction_btoa_swaps_halves(dataset):

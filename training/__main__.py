@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 from .config import OBJECTIVES, PRESETS, TrainConfig, make_config
+from .data import DataError
 from .recipes import RECIPES, ship
-from .trainer import RunExistsError, run_training
+from .trainer import RunExistsError, ScheduleError, run_training
 
 
 def add_train_args(p: argparse.ArgumentParser) -> None:
@@ -110,8 +111,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         dispatch(args)
-    except RunExistsError as e:
-        sys.exit(str(e))
+    except (RunExistsError, ScheduleError, DataError) as e:
+        sys.exit(f"error: {e}")
 
 
 def dispatch(args: argparse.Namespace) -> None:

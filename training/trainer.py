@@ -295,6 +295,10 @@ class RunExistsError(FileExistsError):
     """A run folder already holds a run and --resume was not asked for."""
 
 
+class ScheduleError(ValueError):
+    """A resumed run's new schedule cannot work (decay longer than the run)."""
+
+
 def run_training(cfg: TrainConfig, run_dir: Path, resume: bool, epochs: int | None = None,
                  max_steps: int | None = None, decay_epochs: int | None = None) -> Trainer:
     """Start a run, or resume one with its saved config.
@@ -313,7 +317,7 @@ def run_training(cfg: TrainConfig, run_dir: Path, resume: bool, epochs: int | No
         cfg.decay_epochs = cfg.decay_epochs if decay_epochs is None else decay_epochs
         cfg.max_steps = cfg.max_steps if max_steps is None else max_steps
         if cfg.decay_epochs > cfg.epochs:
-            raise ValueError(f"--decay-epochs {cfg.decay_epochs} is longer than the run ({cfg.epochs} epochs)")
+            raise ScheduleError(f"--decay-epochs {cfg.decay_epochs} is longer than the run ({cfg.epochs} epochs)")
         changed = (cfg.epochs, cfg.decay_epochs, cfg.max_steps) != schedule
     trainer = Trainer(cfg, run_dir)
     resumed = resume and trainer.resume()
