@@ -1,0 +1,48 @@
+"""The five shipped models: present, within the size budget, documented, and drawing on CPU."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import models
+from app.examples import FOLDER as EXAMPLES
+from training.recipes import RECIPES
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets" / "models"
+MiB = 2**20
+
+
+def test_every_recipe_is_shipped_within_the_budget():
+    assert sorted(p.name for p in models.find_models(ASSETS)) == sorted(RECIPES)
+    sizes = {name: (ASSETS / name / "model.safetensors").stat().st_size for name in RECIPES}
+    assert max(sizes.values()) <= 16 * MiB, sizes
+    assert sum(sizes.values()) <= 100 * MiB, sizes
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_card_records_how_it_was_made_and_how_good_it_is(name):
+    folder = ASSETS / name
+    config = json.loads((folder / "config.json").read_text())
+    training = config["training"]
+    assert training["command"].startswith("python -m training") and training["steps"] > 0
+    assert {"device", "epochs", "wall_seconds"} <= training.keys()
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics == config["metrics"]
+    card = (folder / "README.md").read_text()
+    assert training["command"] in card and "samples.jpg" in card and "Where it is weak" in card
+    assert f"{metrics['color_intersection']:.3f}" in card
+    assert Image.open(folder / "samples.jpg").size[0] == 3 * 256  # input | output | ground truth
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_example_drawing_gives_a_coloured_photo_on_cpu(name):
+    translator = models.load(ASSETS / name, device="cpu")
+    photo = np.asarray(translator(Image.open(EXAMPLES / f"{name}.png"), seed=0), dtype=np.float32)
+    assert photo.shape == (256, 256, 3)
+    # Not a blank page or grey blur: real contrast, an object drawn, and colour on it.
+    obj = photo.mean(axis=2) < 230
+    chroma = np.abs(photo - photo.mean(axis=2, keepdims=True)).mean(axis=2)
+    assert photo.std() > 20 and obj.mean() > 0.1
+    assert chroma[obj].mean() > 3
