@@ -17,7 +17,7 @@ from training.__main__ import main as training_cli
 from training.checkpoint import latest_checkpoint
 from training.config import OBJECTIVES, TrainConfig, make_config
 from training.data import DataError, PairDataset
-from training.trainer import Trainer, run_training
+from training.trainer import ScheduleError, Trainer, run_training
 
 from helpers import make_dataset, make_pair
 
@@ -185,6 +185,8 @@ def test_resume_can_anneal_a_run(dataset, tmp_path):
            "--epochs", "4", "--decay-epochs", "5"]
     with pytest.raises(SystemExit, match="error: --decay-epochs 5 is longer than the run"):
         training_cli(cli)
+    with pytest.raises(ScheduleError):  # a new run is checked too
+        Trainer(tiny("b", dataset, epochs=2, decay_epochs=3), tmp_path / "b", progress=False)
 
 
 def test_direction_btoa_swaps_halves(dataset):

@@ -39,6 +39,8 @@ class Trainer:
     """Owns the networks, optimisers, data and run folder of one training run."""
 
     def __init__(self, cfg: TrainConfig, run_dir: str | Path, progress: bool = True):
+        if cfg.decay_epochs > cfg.epochs:  # before the slow parts: data decoding, process group
+            raise ScheduleError(f"--decay-epochs {cfg.decay_epochs} is longer than the run ({cfg.epochs} epochs)")
         self.cfg = cfg
         self.run_dir = Path(run_dir)
         self.progress = progress
@@ -296,7 +298,7 @@ class RunExistsError(FileExistsError):
 
 
 class ScheduleError(ValueError):
-    """A resumed run's new schedule cannot work (decay longer than the run)."""
+    """A schedule that cannot work (LR decay longer than the run)."""
 
 
 def run_training(cfg: TrainConfig, run_dir: Path, resume: bool, epochs: int | None = None,
@@ -316,8 +318,6 @@ def run_training(cfg: TrainConfig, run_dir: Path, resume: bool, epochs: int | No
         cfg.epochs = epochs or cfg.epochs
         cfg.decay_epochs = cfg.decay_epochs if decay_epochs is None else decay_epochs
         cfg.max_steps = cfg.max_steps if max_steps is None else max_steps
-        if cfg.decay_epochs > cfg.epochs:
-            raise ScheduleError(f"--decay-epochs {cfg.decay_epochs} is longer than the run ({cfg.epochs} epochs)")
         changed = (cfg.epochs, cfg.decay_epochs, cfg.max_steps) != schedule
     trainer = Trainer(cfg, run_dir)
     resumed = resume and trainer.resume()
