@@ -7,7 +7,7 @@ from PIL import Image
 
 import models
 from training.card import write_card
-from training.evaluate import evaluate, gradient_energy, intersection, lab_histograms
+from training.evaluate import evaluate, gradient_energy, intersection, lab_histograms, mean_pairwise_intersection
 from training.recipes import RECIPES
 
 from helpers import make_dataset, make_model
@@ -29,12 +29,22 @@ def test_metric_building_blocks():
     assert intersection(lab_histograms(flat)["L"], h["L"]) < 0.2
 
 
+def test_real_pairs_reference_is_the_mean_over_distinct_pairs():
+    red, blue = (np.full((8, 8, 3), c, np.uint8) for c in ([255, 0, 0], [0, 0, 255]))
+    h = [lab_histograms(x) for x in (red, red, blue)]
+    cross = np.mean([intersection(h[0][k], h[2][k]) for k in h[0]])
+    # Pairs: red-red (1.0) once and red-blue twice, in both orders.
+    assert mean_pairwise_intersection(h) == pytest.approx((1 + 2 * cross) / 3)
+    assert cross < 0.7 and np.isnan(mean_pairwise_intersection(h[:1]))
+
+
 def test_evaluate_writes_metrics_and_images(model_and_data, tmp_path):
     model, data = model_and_data
     result = evaluate(model, data, tmp_path, split="val", structure=False)
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["summary"] == result["summary"] and saved["summary"]["pairs"] == 3
-    for key in ("L1", "PSNR", "SSIM", "sharpness_ratio", "color_intersection", "color_intersection_pooled"):
+    for key in ("L1", "PSNR", "SSIM", "sharpness_ratio", "color_intersection", "color_intersection_pooled",
+                "color_intersection_real_pairs"):
         assert np.isfinite(saved["summary"][key]), key
     assert 0 <= saved["summary"]["SSIM"] <= 1 and 0 <= saved["summary"]["color_intersection"] <= 1
     grids = sorted((tmp_path / "images").glob("*.png"))
@@ -102,3 +112,25 @@ def test_bad_and_huge_images_are_refused(tmp_path):
 def test_missing_weights_say_how_to_get_them(tmp_path):
     with pytest.raises(models.MissingWeightsError, match="python -m training train"):
         models.load(tmp_path)
+
+
+def test_rescore_remeasures_the_shipped_model_but_keeps_its_weights(tmp_path, monkeypatch):
+    import training.recipes as recipes
+
+    monkeypatch.setattr(recipes, "ASSETS", tmp_path / "assets")
+    model = make_model(tmp_path / "assets" / "facades", ngf=4, num_downs=6, input_kind="labels", name="facades")
+    weights = (model / "model.safetensors").read_bytes()
+    make_dataset(tmp_path / "data" / "facades", n_train=1, n_val=3)
+    card = recipes.ship("facades", data_root=str(tmp_path / "data"), runs=str(tmp_path / "runs"), stages=("rescore",))
+    metrics = json.loads((model / "config.json").read_text())["metrics"]
+    assert metrics["pairs"] == 3 and 0 < metrics["color_intersection_real_pairs"] <= 1
+    assert json.loads((model / "metrics.json").read_text()) == metrics
+    assert "two different real photos" in card.read_text()
+    assert (model / "model.safetensors").read_bytes() == weights
+
+
+def test_ship_refuses_an_unknown_stage(capsys):
+    from training.__main__ import main
+
+    with pytest.raises(SystemExit, match="unknown stage.*evalute"):
+        main(["ship", "facades", "--stages", "evalute"])

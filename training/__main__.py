@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .config import OBJECTIVES, PRESETS, TrainConfig, make_config
 from .data import DataError
-from .recipes import RECIPES, ship
+from .recipes import RECIPES, STAGES, ship
 from .trainer import RunExistsError, ScheduleError, run_training
 
 
@@ -105,7 +105,8 @@ def main(argv: list[str] | None = None) -> None:
     sh.add_argument("--init-from", metavar="MODEL_DIR", default="",
                     help="start a new run from this model's generator (e.g. the shipped one) instead of from scratch")
     sh.add_argument("--stages", default="prepare,train,evaluate,export",
-                    help="comma-separated subset of prepare,train,evaluate,export; `card` alone re-renders the shipped card")
+                    help="comma-separated subset of prepare,train,evaluate,export; `card` alone re-renders the "
+                    "shipped card, `rescore` re-measures the shipped model and re-renders its card")
     sh.add_argument("--eval-limit", type=int, default=0, help="evaluate on the first N val pairs only (0 = all)")
 
     args = parser.parse_args(argv)
@@ -138,6 +139,9 @@ def dispatch(args: argparse.Namespace) -> None:
                      args.epochs, args.max_steps, args.decay_epochs)
         print(f"`python app.py` now lists {args.name} (found in {args.runs}/)")
     elif args.command == "ship":
+        unknown = set(args.stages.split(",")) - set(STAGES)
+        if unknown:
+            sys.exit(f"error: unknown stage(s) {', '.join(sorted(unknown))}; choose from {', '.join(STAGES)}")
         dest = ship(args.name, args.shared, args.datasets, args.runs, args.device, args.epochs, args.preset,
                     args.batch_size, tuple(args.stages.split(",")), args.eval_limit, args.init_from,
                     args.decay_epochs)

@@ -13,11 +13,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.checkpoint import load_generator, save_model
+from models.checkpoint import CONFIG, atomic_write_bytes, load_generator, save_model
+from models.config import ModelConfig
 
 from .config import make_config
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "models"
+STAGES = ("prepare", "train", "evaluate", "export", "card", "rescore")
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,20 @@ def ship(name: str, shared: str = "../shared/datasets", data_root: str = "data",
         from .card import write_card
 
         return write_card(recipe, ASSETS / name, load_generator(ASSETS / name)[1])
+    if "rescore" in stages:  # re-measure the shipped model after a change to the metrics; weights untouched
+        return rescore(recipe, data, Path(runs) / "shipped" / name / "eval_val", eval_limit)
     return model
+
+
+def rescore(recipe: Recipe, data: Path, out: Path, eval_limit: int) -> Path:
+    from .card import write_card
+    from .evaluate import evaluate
+
+    dest = ASSETS / recipe.name
+    config = ModelConfig.from_file(dest / CONFIG)
+    config.metrics = evaluate(dest, data, out, split="val", device="cpu", limit=eval_limit)["summary"]
+    atomic_write_bytes(dest / CONFIG, config.to_json().encode())
+    return write_card(recipe, dest, config)
 
 
 def export(recipe: Recipe, model: Path) -> Path:
