@@ -7,7 +7,13 @@ from PIL import Image
 
 import models
 from training.card import write_card
-from training.evaluate import evaluate, gradient_energy, intersection, lab_histograms, mean_pairwise_intersection
+from training.evaluate import (
+    evaluate,
+    gradient_energy,
+    intersection,
+    lab_histograms,
+    mean_pairwise_intersection,
+)
 from training.recipes import RECIPES
 
 from helpers import make_dataset, make_model
@@ -115,7 +121,7 @@ def test_missing_weights_say_how_to_get_them(tmp_path):
 
 
 def test_rescore_remeasures_the_shipped_model_but_keeps_its_weights(tmp_path, monkeypatch):
-    import training.recipes as recipes
+    from training import recipes
 
     monkeypatch.setattr(recipes, "ASSETS", tmp_path / "assets")
     model = make_model(tmp_path / "assets" / "facades", ngf=4, num_downs=6, input_kind="labels", name="facades")

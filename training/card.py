@@ -16,8 +16,8 @@ METRIC_ROWS = [
     ("SSIM", "SSIM (higher is better)", "{:.3f}"),
     ("sharpness_ratio", "gradient energy / real photo's (1 = as sharp as real)", "{:.2f}"),
     ("color_intersection", "Lab histogram intersection with the real photo, per image (target >= 0.8)", "{:.3f}"),
-    ("color_intersection_real_pairs", "the same between two different real photos of the val split "
-     "(what realistic but unguessed colours score per image)", "{:.3f}"),
+    ("color_intersection_real_pairs",
+     "the same between two different real photos (what realistic but unguessed colours score)", "{:.3f}"),
     ("color_intersection_pooled", "Lab histogram intersection, whole val set pooled (paper Fig. 7)", "{:.3f}"),
     ("structure_ratio", "edge F1 (2 px) of output vs input edges / same F1 for the real photo (target >= 0.8)", "{:.3f}"),
     ("edge_f1_fake", "edge F1 of output vs input edges", "{:.3f}"),

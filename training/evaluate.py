@@ -3,9 +3,9 @@
 Pixel fidelity (L1, PSNR, SSIM) rewards blur, so two measures from the paper's section 4
 come with it: sharpness (gradient energy relative to the real photo) and colour (Lab histogram
 intersection with the real photos, the idea of paper Figure 7; per image it is read against the
-same score between two different real photos, since colour is rarely implied by the input). For edge models, structure:
-edges re-extracted from the output against the input edges, as a fraction of the same score
-for the real photo.
+same score between two different real photos, since colour is rarely implied by the input).
+For edge models, structure: edges re-extracted from the output against the input edges, as a
+fraction of the same score for the real photo.
 """
 from __future__ import annotations
 
