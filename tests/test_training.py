@@ -238,3 +238,18 @@ def test_retrain_photos_to_model_in_one_command(tmp_path, monkeypatch):
     assert models.find_models(tmp_path / "runs") == [tmp_path / "runs" / "mine" / "model"]
     built = json.loads((tmp_path / "data" / "mine" / "dataset.json").read_text())
     assert any("corrupt.jpg" in str(s) for s in built["skipped"])
+
+
+def test_a_kept_checkpoint_can_be_evaluated(dataset, tmp_path, capsys):
+    cfg = tiny("steps", dataset, save_every=2, keep_every=2, max_steps=4, log_every=2)
+    run_training(cfg, tmp_path / "steps", resume=False)
+    training_cli(["evaluate", "--model", str(tmp_path / "steps"), "--step", "2", "--data", str(dataset),
+                  "--no-structure"])
+    model = tmp_path / "steps" / "checkpoints" / "step_00000002" / "model"
+    assert json.loads((model / "eval_val" / "metrics.json").read_text())["summary"]["pairs"] == 2
+    final, early = models.load(tmp_path / "steps" / "model"), models.load(model)
+    assert early.config.training["steps"] == 2 and early.config.generator == final.config.generator
+    assert any(not torch.equal(a, b) for a, b in zip(early.generator.state_dict().values(),
+                                                      final.generator.state_dict().values()))
+    with pytest.raises(SystemExit, match="keeps steps: 2, 4"):
+        training_cli(["evaluate", "--model", str(tmp_path / "steps"), "--step", "3", "--data", str(dataset)])

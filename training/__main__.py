@@ -6,6 +6,9 @@ import shlex
 import sys
 from pathlib import Path
 
+from models.checkpoint import MissingWeightsError
+
+from .checkpoint import checkpoint_model
 from .config import OBJECTIVES, PRESETS, TrainConfig, make_config
 from .data import DataError
 from .recipes import RECIPES, STAGES, ship
@@ -74,7 +77,9 @@ def main(argv: list[str] | None = None) -> None:
     add_train_args(train)
 
     ev = sub.add_parser("evaluate", help="metrics and per-image outputs of a model on a split")
-    ev.add_argument("--model", required=True, help="model folder (model.safetensors + config.json)")
+    ev.add_argument("--model", required=True,
+                    help="model folder (model.safetensors + config.json), or a run folder with --step")
+    ev.add_argument("--step", type=int, help="evaluate this kept checkpoint of the run folder given as --model")
     ev.add_argument("--data", required=True, help="dataset folder (uses its val/ split) or a folder of pairs")
     ev.add_argument("--split", default="val")
     ev.add_argument("--out", help="where to write outputs and metrics.json (default: MODEL/eval_SPLIT)")
@@ -112,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         dispatch(args)
-    except (RunExistsError, ScheduleError, DataError) as e:
+    except (RunExistsError, ScheduleError, DataError, MissingWeightsError) as e:
         sys.exit(f"error: {e}")
 
 
@@ -123,8 +128,11 @@ def dispatch(args: argparse.Namespace) -> None:
     elif args.command == "evaluate":
         from .evaluate import evaluate
 
-        out = Path(args.out) if args.out else Path(args.model) / f"eval_{args.split}"
-        metrics = evaluate(args.model, args.data, out, split=args.split, direction=args.direction,
+        model = Path(args.model)
+        if args.step is not None:
+            model = checkpoint_model(model, args.step, model / "checkpoints" / f"step_{args.step:08d}" / "model")
+        out = Path(args.out) if args.out else model / f"eval_{args.split}"
+        metrics = evaluate(model, args.data, out, split=args.split, direction=args.direction,
                            limit=args.limit, structure=not args.no_structure, device=args.device, seed=args.seed)
         print(f"metrics: {out / 'metrics.json'}")
         for k, v in metrics["summary"].items():

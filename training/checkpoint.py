@@ -15,7 +15,8 @@ from typing import Any
 import torch
 from safetensors.torch import load_file
 
-from models.checkpoint import atomic_save_tensors, atomic_write_bytes
+from models.checkpoint import MissingWeightsError, atomic_save_tensors, atomic_write_bytes, save_model
+from models.networks import Generator
 
 LATEST = "latest.json"
 
@@ -111,3 +112,22 @@ def load_checkpoint(
         if cuda:
             torch.cuda.set_rng_state_all(cuda[: torch.cuda.device_count()])
     return state
+
+
+def checkpoint_model(run_dir: Path, step: int, out: Path) -> Path:
+    """A kept checkpoint's generator as a model folder, so `evaluate` can compare steps of a run.
+
+    GAN scores move from one checkpoint to the next, so a continuation is judged on more than
+    its last step.
+    """
+    from .config import TrainConfig
+
+    ckpt = run_dir / "checkpoints" / f"step_{step:08d}"
+    if not (ckpt / "generator.safetensors").is_file():
+        kept = ", ".join(p.name[5:].lstrip("0") for p in sorted(run_dir.glob("checkpoints/step_*")))
+        raise MissingWeightsError(f"{ckpt} not found; {run_dir} keeps steps: {kept or 'none'}")
+    cfg = TrainConfig.from_file(run_dir / "train_config.json")
+    generator = Generator(cfg.model.generator)
+    generator.load_state_dict(load_file(ckpt / "generator.safetensors"))
+    cfg.model.training = {"steps": step, "command": cfg.command}
+    return save_model(out, generator, cfg.model)
