@@ -1,9 +1,10 @@
 """Training images/s and inference ms/image for each preset on this machine's device.
 
-    python benchmarks/train_infer.py [--presets paper compact] [--steps 10] [--device auto]
+    python benchmarks/train_infer.py [--presets paper compact] [--widths 24 32] [--steps 10] [--device auto]
 
 Synthetic 256x256 pairs (throughput does not depend on content). Prints one table row per preset
-and writes JSON with --json.
+and writes JSON with --json. --widths adds rows for the compact preset at other generator widths
+(ngf), with the weight-file size in float32 and float16, to see what fits the 16 MiB budget.
 """
 from __future__ import annotations
 
@@ -36,9 +37,9 @@ def make_pairs(folder: Path, n: int = 8) -> None:
             Image.fromarray(rng.integers(0, 255, (256, 512, 3), dtype=np.uint8)).save(folder / split / f"{i}.png")
 
 
-def bench_preset(preset: str, data: Path, steps: int, device: str, batch_size: int) -> dict:
+def bench_preset(preset: str, data: Path, steps: int, device: str, batch_size: int, ngf: int | None = None) -> dict:
     cfg = make_config(f"bench-{preset}", str(data), preset=preset, device=device, batch_size=batch_size,
-                      save_every=10**9, sample_every=10**9, log_every=10**9)
+                      save_every=10**9, sample_every=10**9, log_every=10**9, **({"ngf": ngf} if ngf else {}))
     with tempfile.TemporaryDirectory() as run:
         trainer = Trainer(cfg, run, progress=False)
         sync = torch.cuda.synchronize if trainer.device.type == "cuda" else (lambda: None)
@@ -66,7 +67,7 @@ def bench_preset(preset: str, data: Path, steps: int, device: str, batch_size: i
     return {
         "preset": preset, "ngf": cfg.model.generator.ngf, "ndf": cfg.discriminator.ndf,
         "G_params_M": round(n_params_g / 1e6, 2), "D_params_M": round(n_params_d / 1e6, 2),
-        "G_fp32_MiB": round(n_params_g * 4 / 2**20, 1),
+        "G_fp32_MiB": round(n_params_g * 4 / 2**20, 1), "G_fp16_MiB": round(n_params_g * 2 / 2**20, 1),
         "train_img_per_s": round(train_ips, 2), "batch_size": batch_size,
         "infer_ms_256": round(infer[256], 1), "infer_ms_512": round(infer[512], 1),
     }
@@ -74,7 +75,8 @@ def bench_preset(preset: str, data: Path, steps: int, device: str, batch_size: i
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--presets", nargs="+", default=["compact", "paper"])
+    p.add_argument("--presets", nargs="*", default=["compact", "paper"])
+    p.add_argument("--widths", nargs="*", type=int, default=[], help="also the compact preset at these ngf")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=1)
     p.add_argument("--device", default="auto")
@@ -83,6 +85,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         make_pairs(Path(tmp))
         rows = [bench_preset(pr, Path(tmp), args.steps, args.device, args.batch_size) for pr in args.presets]
+        rows += [bench_preset("compact", Path(tmp), args.steps, args.device, args.batch_size, ngf=w)
+                 for w in args.widths]
     device = torch.cuda.get_device_name() if torch.cuda.is_available() and args.device != "cpu" else (
         f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)")
     print(f"device: {device}; torch {torch.__version__}")
