@@ -18,6 +18,8 @@ from safetensors.torch import load_file
 from models.checkpoint import MissingWeightsError, atomic_save_tensors, atomic_write_bytes, save_model
 from models.networks import Generator
 
+from .config import TrainConfig
+
 LATEST = "latest.json"
 
 
@@ -120,8 +122,6 @@ def checkpoint_model(run_dir: Path, step: int, out: Path) -> Path:
     GAN scores move from one checkpoint to the next, so a continuation is judged on more than
     its last step.
     """
-    from .config import TrainConfig
-
     ckpt = run_dir / "checkpoints" / f"step_{step:08d}"
     if not (ckpt / "generator.safetensors").is_file():
         kept = ", ".join(p.name[5:].lstrip("0") for p in sorted(run_dir.glob("checkpoints/step_*")))
