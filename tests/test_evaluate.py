@@ -135,8 +135,12 @@ def test_rescore_remeasures_the_shipped_model_but_keeps_its_weights(tmp_path, mo
     assert (model / "model.safetensors").read_bytes() == weights
 
 
-def test_ship_refuses_an_unknown_stage(capsys):
+def test_ship_refuses_an_unknown_stage():
     from training.__main__ import main
 
     with pytest.raises(SystemExit, match="unknown stage.*evalute"):
         main(["ship", "facades", "--stages", "evalute"])
+    from training.recipes import StageError, ship
+
+    with pytest.raises(StageError, match="evalute"):  # called from Python too
+        ship("facades", stages=("evalute",))

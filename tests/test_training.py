@@ -240,7 +240,7 @@ def test_retrain_photos_to_model_in_one_command(tmp_path, monkeypatch):
     assert any("corrupt.jpg" in str(s) for s in built["skipped"])
 
 
-def test_a_kept_checkpoint_can_be_evaluated(dataset, tmp_path, capsys):
+def test_a_kept_checkpoint_can_be_evaluated(dataset, tmp_path):
     cfg = tiny("steps", dataset, save_every=2, keep_every=2, max_steps=4, log_every=2)
     run_training(cfg, tmp_path / "steps", resume=False)
     training_cli(["evaluate", "--model", str(tmp_path / "steps"), "--step", "2", "--data", str(dataset),

@@ -11,7 +11,7 @@ from models.checkpoint import MissingWeightsError
 from .checkpoint import checkpoint_model
 from .config import OBJECTIVES, PRESETS, TrainConfig, make_config
 from .data import DataError
-from .recipes import RECIPES, STAGES, ship
+from .recipes import RECIPES, StageError, ship
 from .trainer import RunExistsError, ScheduleError, run_training
 
 
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         dispatch(args)
-    except (RunExistsError, ScheduleError, DataError, MissingWeightsError) as e:
+    except (RunExistsError, ScheduleError, DataError, MissingWeightsError, StageError) as e:
         sys.exit(f"error: {e}")
 
 
@@ -147,9 +147,6 @@ def dispatch(args: argparse.Namespace) -> None:
                      args.epochs, args.max_steps, args.decay_epochs)
         print(f"`python app.py` now lists {args.name} (found in {args.runs}/)")
     elif args.command == "ship":
-        unknown = set(args.stages.split(",")) - set(STAGES)
-        if unknown:
-            sys.exit(f"error: unknown stage(s) {', '.join(sorted(unknown))}; choose from {', '.join(STAGES)}")
         dest = ship(args.name, args.shared, args.datasets, args.runs, args.device, args.epochs, args.preset,
                     args.batch_size, tuple(args.stages.split(",")), args.eval_limit, args.init_from,
                     args.decay_epochs)

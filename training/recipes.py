@@ -22,6 +22,10 @@ ASSETS = Path(__file__).resolve().parents[1] / "assets" / "models"
 STAGES = ("prepare", "train", "evaluate", "export", "card", "rescore")
 
 
+class StageError(ValueError):
+    """A stage name `ship` does not know (a typo would otherwise do nothing)."""
+
+
 @dataclass(frozen=True)
 class Recipe:
     name: str
@@ -74,6 +78,9 @@ def ship(name: str, shared: str = "../shared/datasets", data_root: str = "data",
     from .evaluate import evaluate
     from .trainer import run_training
 
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        raise StageError(f"unknown stage(s) {', '.join(sorted(unknown))}; choose from {', '.join(STAGES)}")
     recipe = RECIPES[name]
     data = Path(data_root) / name
     run_dir = Path(runs) / name
@@ -96,7 +103,7 @@ def ship(name: str, shared: str = "../shared/datasets", data_root: str = "data",
     if "card" in stages:  # re-render the shipped card after editing its NOTES.md or adding an ablation
         from .card import write_card
 
-        return write_card(recipe, ASSETS / name, load_generator(ASSETS / name)[1])
+        return write_card(recipe, ASSETS / name, ModelConfig.from_file(ASSETS / name / CONFIG))
     if "rescore" in stages:  # re-measure the shipped model after a change to the metrics; weights untouched
         return rescore(recipe, data, Path(runs) / "shipped" / name / "eval_val", eval_limit)
     return model
