@@ -3,11 +3,29 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 Norm = Literal["batch", "instance"]
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """A config that can't describe a model or run; the one-line message names the key and why."""
+
+
+@dataclass(frozen=True)
+class Range:
+    """Inclusive bounds for a number field (or each number of a tuple field), used as
+    ``Annotated[int, Range(1, 512)]``: checked when a config is read, before anything is built."""
+
+    lo: float
+    hi: float
+HINT_CHANNELS = 4  # hint colour RGB + hint mask
 
 
 class JsonConfig:
@@ -18,11 +36,29 @@ class JsonConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]):
-        return _from_dict(cls, data)
+        """Checked against the field annotations (types, Literal choices, Range bounds), so a
+        hand-edited or hostile config fails here with the key's name, not deep inside a network."""
+        return _from_dict(cls, data, "")
 
     @classmethod
     def from_file(cls, path: str | Path):
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        path = Path(path)
+        with open(path, "rb") as f:  # capped: a config is a few KB, a huge file is a mistake or an attack
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path.name}: larger than {MAX_CONFIG_BYTES // 1024} KB, not a config")
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"{path.name}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path.name}: not UTF-8 text") from None
+        except RecursionError:
+            raise ConfigError(f"{path.name}: JSON nested too deeply") from None
+        try:
+            return cls.from_dict(data)
+        except ConfigError as e:
+            raise ConfigError(f"{path.name}: {e}") from None
 
 
 @dataclass
@@ -30,12 +66,24 @@ class GeneratorConfig:
     """U-Net (paper appendix 6.1.1) or the same net without skips ("encoder_decoder")."""
 
     arch: Literal["unet", "encoder_decoder"] = "unet"
-    in_channels: int = 3
-    out_channels: int = 3
-    ngf: int = 64
+    in_channels: Annotated[int, Range(1, 16)] = 3
+    out_channels: Annotated[int, Range(1, 16)] = 3
+    ngf: Annotated[int, Range(1, 512)] = 64  # bounded: a config alone must not ask for gigabytes
     norm: Norm = "batch"
-    dropout: float = 0.5
-    num_downs: int = 8  # 8 downsamplings take 256x256 to 1x1
+    dropout: Annotated[float, Range(0, 1)] = 0.5
+    num_downs: Annotated[int, Range(5, 10)] = 8  # 8 downsamplings take 256x256 to 1x1
+    # How the decoder doubles resolution. "deconv" is the paper (4x4 stride-2 transposed conv);
+    # it leaves a 2/4/8-px checkerboard (Odena et al. 2016). "resize": nearest x2 + 3x3 conv;
+    # "subpixel": 3x3 conv to 4x channels + PixelShuffle, ICNR-initialised (Aitken et al. 2017).
+    upsample: Literal["deconv", "resize", "subpixel"] = "deconv"
+    # Colour hints (issue 11): the input also carries sparse hint colours (3 ch, [-1, 1], 0 where
+    # none) and their mask (1 ch). `in_channels` stays the condition image's own channels.
+    hints: bool = False
+
+    @property
+    def condition_channels(self) -> int:
+        """What the first conv (and D, beside the output) sees: the image plus any hint channels."""
+        return self.in_channels + (HINT_CHANNELS if self.hints else 0)
 
 
 @dataclass
@@ -44,7 +92,7 @@ class DiscriminatorConfig:
 
     patch: Literal[1, 16, 70, 286] = 70
     conditional: bool = True
-    ndf: int = 64
+    ndf: Annotated[int, Range(1, 512)] = 64
     norm: Norm = "batch"
 
 
@@ -56,24 +104,89 @@ class ModelConfig(JsonConfig):
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     # What the input looks like; the app and the translator pick resampling and padding from it.
     input_kind: Literal["edges", "labels", "sketch", "image"] = "edges"
-    pad_color: tuple[int, int, int] = (255, 255, 255)
+    pad_color: Annotated[tuple[int, int, int], Range(0, 255)] = (255, 255, 255)
     # Free-form provenance: data, command, device, steps, wall time, metrics.
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
 
 
-def _from_dict(cls, data: dict[str, Any]):
-    """Build a (nested) dataclass from plain JSON data, rejecting unknown keys loudly."""
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = set(data) - set(known)
+def _from_dict(cls, data: Any, key: str):
+    """Build a (nested) dataclass from plain JSON data, checking each value against its annotation."""
+    where = key or "config"
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must be a JSON object, got {_show(data)}")
+    hints = typing.get_type_hints(cls, include_extras=True)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
     if unknown:
-        raise ValueError(f"{cls.__name__}: unknown config keys {sorted(unknown)}")
-    kwargs = {}
-    for name, value in data.items():
-        default = getattr(cls(), name)
-        if dataclasses.is_dataclass(default) and isinstance(value, dict):
-            value = _from_dict(type(default), value)
-        elif isinstance(default, tuple) and isinstance(value, list):
-            value = tuple(value)
-        kwargs[name] = value
-    return cls(**kwargs)
+        raise ConfigError(f"{where}: unknown keys {sorted(map(str, unknown))}")
+    return cls(**{name: _check(value, hints[name], f"{key}.{name}" if key else name) for name, value in data.items()})
+
+
+def _check(value: Any, hint: Any, key: str) -> Any:
+    """`value` as the type `hint` describes (lists -> tuples, ints -> floats), or ConfigError naming `key`."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Annotated:
+        value = _check(value, args[0], key)
+        for bound in (m for m in hint.__metadata__ if isinstance(m, Range)):
+            numbers = value if isinstance(value, tuple) else (value,)
+            if not all(bound.lo <= v <= bound.hi for v in numbers):
+                raise ConfigError(f"{key} must be in {bound.lo}..{bound.hi}, got {_show(value)}")
+        return value
+    if hint is Any:
+        return value
+    if dataclasses.is_dataclass(hint):
+        return _from_dict(hint, value, key)
+    if origin is Literal:
+        # `type(a) is type(value)`: JSON true must not pass for 1, nor 70.0 for 70.
+        if any(a == value and type(a) is type(value) for a in args):
+            return value
+        raise ConfigError(f"{key} must be one of {', '.join(map(repr, args))}, got {_show(value)}")
+    if origin in (typing.Union, types.UnionType):
+        for option in args:
+            try:
+                return _check(value, option, key)
+            except ConfigError:
+                pass
+        raise ConfigError(f"{key} must be {_name(hint)}, got {_show(value)}")
+    if origin in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key} must be a list, got {_show(value)}")
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(value) != len(args):
+                raise ConfigError(f"{key} must have {len(args)} items, got {_show(value)}")
+            items = [_check(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args))]
+        else:
+            items = [_check(v, args[0], f"{key}[{i}]") if args else v for i, v in enumerate(value)]
+        return origin(items)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key} must be a JSON object, got {_show(value)}")
+        kt, vt = args or (Any, Any)
+        return {_check(k, kt, key): _check(v, vt, f"{key}.{k}") for k, v in value.items()}
+    if hint is type(None):
+        if value is None:
+            return None
+    elif hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            return float(value)
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif isinstance(hint, type) and isinstance(value, hint):
+        return value
+    raise ConfigError(f"{key} must be {_name(hint)}, got {_show(value)}")
+
+
+def _name(hint: Any) -> str:
+    if hint is type(None):
+        return "null"
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return " or ".join(_name(a) for a in typing.get_args(hint))
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(hint, str(hint))
+
+
+def _show(value: Any) -> str:
+    """A short, one-line rendering of a bad value for an error message."""
+    text = json.dumps(value) if not isinstance(value, (set, tuple)) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

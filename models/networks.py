@@ -21,11 +21,56 @@ def make_norm(kind: Norm, channels: int) -> nn.Module:
     raise ValueError(f"unknown norm {kind!r}")
 
 
+class ResizeConv(nn.Conv2d):
+    """Nearest x2 upsampling then a 3x3 conv: every output pixel sees the same number of inputs,
+    so no checkerboard (Odena et al. 2016). A Conv2d itself, so its keys stay ``dec1.conv.weight``."""
+
+    def __init__(self, cin: int, cout: int, bias: bool = True):
+        super().__init__(cin, cout, 3, 1, 1, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(F.interpolate(x, scale_factor=2, mode="nearest"))
+
+
+class SubpixelConv(nn.Conv2d):
+    """3x3 conv to 4x channels, then PixelShuffle(2) (Shi et al. 2016), ICNR-initialised."""
+
+    def __init__(self, cin: int, cout: int, bias: bool = True):
+        super().__init__(cin, 4 * cout, 3, 1, 1, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pixel_shuffle(super().forward(x), 2)
+
+
+def icnr_(conv: SubpixelConv, std: float = 0.02) -> None:
+    """ICNR (Aitken et al. 2017): the 4 sub-pixel kernels of each output channel start equal, so
+    at initialisation the layer is a conv followed by nearest upsampling, free of checkerboard."""
+    out4, cin, kh, kw = conv.weight.shape
+    kernel = torch.randn(out4 // 4, cin, kh, kw) * std
+    with torch.no_grad():
+        # PixelShuffle reads channel c*4 + i as sub-pixel i of output channel c.
+        conv.weight.copy_(kernel.repeat_interleave(4, dim=0))
+
+
+def upconv(mode: str, cin: int, cout: int, bias: bool = True) -> nn.Module:
+    """A x2 upsampling layer; "deconv" is the paper's 4x4 stride-2 transposed conv."""
+    if mode == "deconv":
+        return nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=bias)
+    if mode == "resize":
+        return ResizeConv(cin, cout, bias=bias)
+    if mode == "subpixel":
+        return SubpixelConv(cin, cout, bias=bias)
+    raise ValueError(f"upsample must be deconv, resize or subpixel, got {mode!r}")
+
+
 def init_weights(module: nn.Module) -> None:
     """Paper: weights from N(0, 0.02); norm scales from N(1, 0.02), biases zero."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
+            if isinstance(m, SubpixelConv):
+                icnr_(m)
+            else:
+                nn.init.normal_(m.weight, 0.0, 0.02)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, nn.BatchNorm2d) and m.affine:
@@ -50,11 +95,12 @@ class Down(nn.Module):
 
 
 class Up(nn.Module):
-    """Ck / CDk decoder block: ReLU, 4x4 stride-2 transposed conv, norm, optional dropout 0.5."""
+    """Ck / CDk decoder block: ReLU, x2 upsampling conv (paper: 4x4 stride-2 transposed), norm,
+    optional dropout 0.5."""
 
-    def __init__(self, cin: int, cout: int, norm: Norm | None, dropout: float = 0.0):
+    def __init__(self, cin: int, cout: int, norm: Norm | None, dropout: float = 0.0, upsample: str = "deconv"):
         super().__init__()
-        self.conv = nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=norm != "batch")
+        self.conv = upconv(upsample, cin, cout, bias=norm != "batch")
         self.norm = make_norm(norm, cout) if norm else nn.Identity()
         self.dropout = dropout
 
@@ -84,7 +130,7 @@ class Generator(nn.Module):
         enc_widths = [g * min(2**i, 8) for i in range(n)]  # 64,128,256,512,512,...
         self.enc_widths = enc_widths
         for i in range(n):
-            cin = cfg.in_channels if i == 0 else enc_widths[i - 1]
+            cin = cfg.condition_channels if i == 0 else enc_widths[i - 1]
             first, last = i == 0, i == n - 1
             norm = None if (first or last) else cfg.norm
             setattr(self, f"enc{i + 1}", Down(cin, enc_widths[i], norm, activation=not first))
@@ -94,8 +140,8 @@ class Generator(nn.Module):
             cin = enc_widths[n - k] * (1 if k == 1 else mult)
             cout = enc_widths[n - k - 1]
             dropout = cfg.dropout if k <= 3 else 0.0
-            setattr(self, f"dec{k}", Up(cin, cout, cfg.norm, dropout))
-        self.dec_out = nn.ConvTranspose2d(enc_widths[0] * mult, cfg.out_channels, 4, 2, 1)
+            setattr(self, f"dec{k}", Up(cin, cout, cfg.norm, dropout, cfg.upsample))
+        self.dec_out = upconv(cfg.upsample, enc_widths[0] * mult, cfg.out_channels)
         init_weights(self)
 
     @property

@@ -8,7 +8,10 @@ from PIL import Image
 import models
 from training.card import write_card
 from training.evaluate import (
+    checkerboard_score,
+    color_spread_ratio,
     evaluate,
+    lab_mean_ab,
     gradient_energy,
     intersection,
     lab_histograms,
@@ -50,7 +53,7 @@ def test_evaluate_writes_metrics_and_images(model_and_data, tmp_path):
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["summary"] == result["summary"] and saved["summary"]["pairs"] == 3
     for key in ("L1", "PSNR", "SSIM", "sharpness_ratio", "color_intersection", "color_intersection_pooled",
-                "color_intersection_real_pairs"):
+                "color_intersection_real_pairs", "color_spread_ratio", "checkerboard", "checkerboard_real"):
         assert np.isfinite(saved["summary"][key]), key
     assert 0 <= saved["summary"]["SSIM"] <= 1 and 0 <= saved["summary"]["color_intersection"] <= 1
     grids = sorted((tmp_path / "images").glob("*.png"))
@@ -144,3 +147,32 @@ def test_ship_refuses_an_unknown_stage():
 
     with pytest.raises(StageError, match="evalute"):  # called from Python too
         ship("facades", stages=("evalute",))
+
+
+def smooth_image(size: int = 256, seed: int = 0) -> np.ndarray:
+    """A photo-like smooth image: blurred noise, colour gradients, no periodic texture."""
+    from scipy.ndimage import gaussian_filter
+
+    rng = np.random.default_rng(seed)
+    img = gaussian_filter(rng.normal(size=(size, size, 3)), sigma=(6, 6, 0))
+    img = (img - img.min()) / np.ptp(img)
+    return (img * 200 + 20).astype(np.uint8)
+
+
+def test_checkerboard_score_finds_a_two_pixel_pattern():
+    smooth = smooth_image()
+    # What a stride-2 decoder leaves: every 2x2 cell gets the same uneven weighting.
+    tile = np.tile(np.array([[6, -6], [-2, 2]], np.int16), (128, 128))[..., None]
+    checker = np.clip(smooth.astype(np.int16) + tile, 0, 255).astype(np.uint8)
+    assert abs(checkerboard_score(smooth)) < 0.2
+    assert checkerboard_score(checker) > checkerboard_score(smooth) + 0.3
+    assert abs(checkerboard_score(smooth[:192]) - checkerboard_score(smooth[:192, :192])) < 0.3  # non-square works
+
+
+def test_color_spread_is_zero_for_one_palette_and_one_for_the_photos_own():
+    photos = [np.full((16, 16, 3), c, np.uint8) for c in ([200, 40, 40], [40, 160, 60], [50, 60, 200], [220, 200, 40])]
+    real = np.array([lab_mean_ab(p) for p in photos])
+    same = np.array([lab_mean_ab(photos[0])] * 4)
+    assert color_spread_ratio(same, real) == pytest.approx(0.0, abs=1e-6)
+    assert color_spread_ratio(real, real) == pytest.approx(1.0)
+    assert np.isnan(color_spread_ratio(real[:1], real[:1]))

@@ -19,6 +19,11 @@ METRIC_ROWS = [
     ("color_intersection_real_pairs",
      "the same between two different real photos (what realistic but unguessed colours score)", "{:.3f}"),
     ("color_intersection_pooled", "Lab histogram intersection, whole val set pooled (paper Fig. 7)", "{:.3f}"),
+    ("color_spread_ratio", "spread of per-image mean colour (Lab a*, b* std across images) / real photos' "
+     "(1 = as varied as the photos; target >= 0.6)", "{:.2f}"),
+    ("checkerboard", "checkerboard score: log-spectrum peaks at 2/4/8-px periods (0 = none; target: within 0.2 "
+     "of the real photos')", "{:.2f}"),
+    ("checkerboard_real", "the same for the real photos", "{:.2f}"),
     ("structure_ratio", "edge F1 (2 px) of output vs input edges / same F1 for the real photo (target >= 0.8)", "{:.3f}"),
     ("edge_f1_fake", "edge F1 of output vs input edges", "{:.3f}"),
     ("edge_f1_real", "edge F1 of the real photo vs input edges", "{:.3f}"),

@@ -86,16 +86,19 @@ def make_config(
     input_kind: str = "edges",
     num_downs: int = 8,
     init_from: str = "",
+    upsample: str | None = None,
     **overrides: Any,
 ) -> TrainConfig:
     """One place that turns flags into a consistent TrainConfig (presets, ablations, widths).
 
     Fine-tuning (`init_from`) keeps the source model's generator and, unless one is given, its preset."""
-    gen = GeneratorConfig(arch=arch, ngf=ngf or 0, norm=norm, num_downs=num_downs)
+    gen = GeneratorConfig(arch=arch, ngf=ngf or 0, norm=norm, num_downs=num_downs, upsample=upsample or "deconv")
     if init_from:
         source = ModelConfig.from_file(Path(init_from) / "config.json")
         if ngf is not None and ngf != source.generator.ngf:
             raise ValueError(f"--ngf {ngf}: --init-from {init_from} has ngf {source.generator.ngf}")
+        if upsample is not None and upsample != source.generator.upsample:
+            raise ValueError(f"--upsample {upsample}: --init-from {init_from} has upsample {source.generator.upsample}")
         gen, num_downs = dataclasses.replace(source.generator), source.generator.num_downs
         preset = preset or source.training.get("preset")
     preset = preset or "paper"
