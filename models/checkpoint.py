@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from .config import ModelConfig
 from .networks import Generator
@@ -23,32 +23,41 @@ class MissingWeightsError(FileNotFoundError):
     """A model folder lacks its weights or config; the message says how to get them."""
 
 
+TEMP_SUFFIX = ".tmp"  # atomic-write temps are ".NAME.XXXXXXXX.tmp": remove_temps finds what a kill left
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temp file and rename, so a kill mid-write never leaves a torn file."""
+    """Write to a temp file and rename, so a kill mid-write never leaves a torn file.
+
+    An OSError (disk full, read-only) carries `path` as its filename: write() and fsync() name none."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; these files are meant to be shared
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o644)  # mkstemp makes 0600; these files are meant to be shared
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.filename is None:
+            raise OSError(e.errno, e.strerror, str(path)) from e
         raise
 
 
 def atomic_save_tensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict | None = None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # Serialised here and written by atomic_write_bytes: safetensors' own file writer neither
+    # fsyncs nor raises an OSError (a full disk would not say so).
+    cpu = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+    atomic_write_bytes(path, save(cpu, metadata=metadata))
+
+
+def remove_temps(folder: Path) -> None:
+    """Delete the temp files an interrupted atomic write left in `folder` (never renamed into place)."""
+    for tmp in Path(folder).glob(f".*{TEMP_SUFFIX}"):
+        if tmp.is_file():
+            tmp.unlink(missing_ok=True)
 
 
 def save_model(folder: str | Path, generator: Generator, config: ModelConfig, dtype: torch.dtype = torch.float32) -> Path:

@@ -3,7 +3,9 @@
 Layout: ``runs/NAME/checkpoints/step_00001000/`` holds ``generator.safetensors``,
 ``discriminator.safetensors``, ``optimizers.safetensors`` (flattened Adam state) and
 ``state.json``. A checkpoint directory is written under a temporary name and renamed when
-complete; ``latest.json`` then points at it, so a kill at any moment leaves a usable one.
+complete; ``latest.json`` then points at it, so a kill at any moment leaves a usable one. Resume
+does not trust any single file: it takes the newest checkpoint whose every file reads back, and
+says which ones it skipped and why (a disk that filled up, a file truncated by a copy).
 """
 from __future__ import annotations
 
@@ -13,14 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file
 
-from models.checkpoint import MissingWeightsError, atomic_save_tensors, atomic_write_bytes, save_model
+from models.checkpoint import (MissingWeightsError, atomic_save_tensors, atomic_write_bytes, remove_temps,
+                               save_model)
 from models.networks import Generator
 
 from .config import TrainConfig
 
 LATEST = "latest.json"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file does not read back (or no checkpoint of a run does); the message names the file."""
 
 
 def flatten_optimizer(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
@@ -61,9 +69,6 @@ def save_checkpoint(
     final = folder / f"step_{step:08d}"
     tmp = folder / f".tmp_step_{step:08d}"
     shutil.rmtree(tmp, ignore_errors=True)
-    atomic_save_tensors(generator.state_dict(), tmp / "generator.safetensors")
-    if discriminator is not None:
-        atomic_save_tensors(discriminator.state_dict(), tmp / "discriminator.safetensors")
     opt_tensors: dict[str, torch.Tensor] = {}
     opt_meta = {}
     for name, opt in optimizers.items():
@@ -73,25 +78,102 @@ def save_checkpoint(
     rng = {"torch_cpu": torch.get_rng_state()}
     if torch.cuda.is_available():
         rng.update({f"torch_cuda{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())})
-    atomic_save_tensors({**opt_tensors, **{f"rng.{k}": v for k, v in rng.items()}}, tmp / "optimizers.safetensors")
-    atomic_write_bytes(tmp / "state.json", json.dumps({**state, "step": step, "keep": keep, "optimizers": opt_meta}).encode())
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
+    try:  # a full disk or a read-only folder: no half-written step folder stays behind
+        atomic_save_tensors(generator.state_dict(), tmp / "generator.safetensors")
+        if discriminator is not None:
+            atomic_save_tensors(discriminator.state_dict(), tmp / "discriminator.safetensors")
+        atomic_save_tensors({**opt_tensors, **{f"rng.{k}": v for k, v in rng.items()}},
+                            tmp / "optimizers.safetensors")
+        atomic_write_bytes(tmp / "state.json",
+                           json.dumps({**state, "step": step, "keep": keep, "optimizers": opt_meta}).encode())
+        shutil.rmtree(final, ignore_errors=True)
+        tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     atomic_write_bytes(folder / LATEST, json.dumps({"step": step, "dir": final.name}).encode())
     for old in folder.glob("step_*"):
-        if old != final and not json.loads((old / "state.json").read_text()).get("keep", False):
+        if old != final and _prunable(old):
             shutil.rmtree(old, ignore_errors=True)
     return final
 
 
+def _prunable(path: Path) -> bool:
+    """Not kept, or half-deleted by a kill during pruning (no state.json). A kept checkpoint whose
+    state.json is unreadable stays: its weights may still be wanted by `evaluate --step`."""
+    try:
+        return not json.loads((path / "state.json").read_text()).get("keep", False)
+    except FileNotFoundError:
+        return True
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def remove_interrupted(folder: Path) -> None:
+    """Delete what an interrupted save left in the checkpoints folder: temp step folders and temp files."""
+    for tmp in folder.glob(".tmp_step_*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+    remove_temps(folder)
+
+
 def latest_checkpoint(folder: Path) -> Path | None:
-    pointer = folder / LATEST
-    if pointer.is_file():
-        candidate = folder / json.loads(pointer.read_text())["dir"]
-        if (candidate / "state.json").is_file():
-            return candidate
+    """The newest complete checkpoint folder (by step), without reading its files."""
     complete = sorted(p for p in folder.glob("step_*") if (p / "state.json").is_file())
     return complete[-1] if complete else None
+
+
+def resume_checkpoint(
+    folder: Path,
+    generator: torch.nn.Module,
+    discriminator: torch.nn.Module | None,
+    optimizers: dict[str, torch.optim.Optimizer],
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """Load the newest checkpoint that reads back whole, falling back to older ones.
+
+    Returns its state (None when there is no checkpoint yet) and one line per file ignored or
+    checkpoint skipped. Raises CheckpointError when checkpoints exist but none reads back."""
+    notes = []
+    pointer = folder / LATEST
+    if pointer.exists():
+        try:
+            target = json.loads(pointer.read_text())["dir"]
+            if not (folder / target).is_dir():
+                notes.append(f"ignoring {pointer}: {target} does not exist")
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            notes.append(f"ignoring {pointer}: not a checkpoint pointer ({type(e).__name__}: {e})")
+    candidates = sorted((p for p in folder.glob("step_*") if p.is_dir()), reverse=True)
+    for path in candidates:
+        try:
+            return load_checkpoint(path, generator, discriminator, optimizers), notes
+        except CheckpointError as e:
+            notes.append(f"skipping checkpoint {path.name}: {e}")
+    if candidates:
+        raise CheckpointError(f"no checkpoint in {folder} reads back: " + "; ".join(notes))
+    return None, notes
+
+
+def _read_state(path: Path, optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, Any]:
+    file = path / "state.json"
+    try:
+        state = json.loads(file.read_text())
+    except OSError as e:
+        raise CheckpointError(f"{file}: {e.strerror}") from e
+    except ValueError as e:
+        raise CheckpointError(f"{file}: not valid JSON ({e})") from e
+    if not (isinstance(state, dict) and isinstance(state.get("step"), int)
+            and isinstance(state.get("optimizers"), dict) and set(optimizers) <= set(state["optimizers"])):
+        needs = f"a step and optimizers {sorted(optimizers)}"
+        raise CheckpointError(f"{file}: not a checkpoint state (needs {needs})")
+    return state
+
+
+def _read_tensors(file: Path) -> dict[str, torch.Tensor]:
+    try:
+        return load_file(file)
+    except OSError as e:
+        raise CheckpointError(f"{file}: {e.strerror}") from e
+    except SafetensorError as e:
+        raise CheckpointError(f"{file}: unreadable ({e})") from e
 
 
 def load_checkpoint(
@@ -100,15 +182,26 @@ def load_checkpoint(
     discriminator: torch.nn.Module | None,
     optimizers: dict[str, torch.optim.Optimizer],
 ) -> dict[str, Any]:
-    """Restore weights, Adam state and RNG state; return the saved training state."""
-    state = json.loads((path / "state.json").read_text())
-    generator.load_state_dict(load_file(path / "generator.safetensors"))
-    if discriminator is not None:
-        discriminator.load_state_dict(load_file(path / "discriminator.safetensors"))
-    tensors = load_file(path / "optimizers.safetensors")
-    for name, opt in optimizers.items():
-        opt.load_state_dict(unflatten_optimizer(name, tensors, state["optimizers"][name]))
-    torch.set_rng_state(tensors["rng.torch_cpu"])
+    """Restore weights, Adam state and RNG state; return the saved training state.
+
+    Every file is read before anything is restored; CheckpointError names the file that does not fit."""
+    state = _read_state(path, optimizers)
+    nets = {"generator.safetensors": generator, "discriminator.safetensors": discriminator}
+    weights = {name: (net, _read_tensors(path / name)) for name, net in nets.items() if net is not None}
+    file = path / "optimizers.safetensors"
+    tensors = _read_tensors(file)
+    try:
+        for name, (net, sd) in weights.items():
+            file = path / name
+            net.load_state_dict(sd)
+        file = path / "optimizers.safetensors"
+        for name, opt in optimizers.items():
+            opt.load_state_dict(unflatten_optimizer(name, tensors, state["optimizers"][name]))
+        rng_cpu = tensors["rng.torch_cpu"]
+    except (KeyError, ValueError, TypeError, RuntimeError) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise CheckpointError(f"{file}: does not fit this run ({reason})") from e
+    torch.set_rng_state(rng_cpu)
     if torch.cuda.is_available():
         cuda = [tensors[k] for k in sorted(tensors) if k.startswith("rng.torch_cuda")]
         if cuda:

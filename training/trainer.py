@@ -1,12 +1,14 @@
 """The training loop: one run folder, resumable to the step, CPU or CUDA (DDP via torchrun)."""
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
 import signal
+import sys
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +17,13 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from models.checkpoint import atomic_write_bytes, load_generator, save_model
+from models.checkpoint import atomic_write_bytes, load_generator, remove_temps, save_model
 from models.networks import Discriminator, Generator
 from models.translator import to_image
 
-from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from .checkpoint import remove_interrupted, resume_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .data import PairDataset, epoch_order, step_generator
+from .data import DataError, PairDataset, epoch_order, step_generator
 from .losses import discriminator_loss, generator_loss
 from .report import plot_losses, sample_grid
 
@@ -61,8 +63,9 @@ class Trainer:
         self.samples = self._sample_batch(nearest)
         self.steps_per_epoch = len(self.data) // (cfg.batch_size * self.world)
         if self.steps_per_epoch == 0:
-            raise ValueError(
-                f"{len(self.data)} training pairs is fewer than one batch ({cfg.batch_size} x {self.world} processes)"
+            raise DataError(
+                f"{cfg.data.root}: {len(self.data)} training pairs is fewer than one batch "
+                f"(--batch-size {cfg.batch_size} x {self.world} processes)"
             )
         self.total_steps = cfg.epochs * self.steps_per_epoch
         if cfg.max_steps:
@@ -173,24 +176,40 @@ class Trainer:
         return self.run_dir / "checkpoints"
 
     def resume(self) -> bool:
-        path = latest_checkpoint(self.ckpt_dir)
-        if path is None:
-            return False
-        state = load_checkpoint(path, self.G, self.D, self.optimizers)
-        self.step = state["step"]
-        self.wall = state.get("wall_seconds", 0.0)
-        if self.rank:
-            torch.manual_seed(self.cfg.seed + self.rank + self.step)
+        """Continue from the newest checkpoint that reads back (a line for each one skipped); the log
+        goes back to its step, or to step 0 when the run has no checkpoint yet."""
+        state, skipped = resume_checkpoint(self.ckpt_dir, self.G, self.D, self.optimizers)
+        if state is not None:
+            self.step = state["step"]
+            self.wall = state.get("wall_seconds", 0.0)
+            if self.rank:
+                torch.manual_seed(self.cfg.seed + self.rank + self.step)
         if self.is_main:
+            for line in skipped:
+                print(line, file=sys.stderr)
             self._truncate_log(self.step)
-        return True
+        return state is not None
 
     def _truncate_log(self, step: int) -> None:
-        """Drop log lines written after the checkpoint we resume from (they will be redone)."""
-        log = self.run_dir / "log.jsonl"
-        if log.is_file():
-            lines = [ln for ln in log.read_text().splitlines() if ln and json.loads(ln)["step"] <= step]
-            atomic_write_bytes(log, ("\n".join(lines) + "\n" if lines else "").encode())
+        """Drop log lines written after the step we resume from (they will be redone), and a line torn
+        by a kill or a full disk; the loss plot is redrawn from what is left."""
+        log, plot = self.run_dir / "log.jsonl", self.run_dir / "loss.png"
+        if not log.is_file():
+            return
+        lines = []
+        for line in log.read_text(errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                break
+            if not (isinstance(record, dict) and isinstance(record.get("step"), int)) or record["step"] > step:
+                break
+            lines.append(line)
+        atomic_write_bytes(log, "".join(line + "\n" for line in lines).encode())
+        if lines:
+            plot_losses(log, plot)
+        else:
+            plot.unlink(missing_ok=True)
 
     def save(self) -> None:
         if not self.is_main:
@@ -251,6 +270,9 @@ class Trainer:
         cfg = self.cfg
         if self.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
+            for folder in (self.run_dir, self.run_dir / "model"):
+                remove_temps(folder)
+            remove_interrupted(self.ckpt_dir)
             atomic_write_bytes(self.run_dir / "train_config.json", cfg.to_json().encode())
         handlers = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         per_step = cfg.batch_size * self.world
@@ -301,6 +323,31 @@ class ScheduleError(ValueError):
     """A schedule that cannot work (LR decay longer than the run)."""
 
 
+class RunConfigError(ValueError):
+    """A run's saved train_config.json does not read back."""
+
+
+class RunWriteError(RuntimeError):
+    """The run folder cannot be written (disk full, read-only); what was saved before is intact."""
+
+
+WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+@contextmanager
+def named_write_errors(run_dir: Path):
+    """A full disk or a read-only folder as one line that names the file, not a traceback."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno not in WRITE_ERRNOS:
+            raise
+        raise RunWriteError(
+            f"cannot write {e.filename or run_dir}: {e.strerror}; the checkpoints saved before are intact "
+            "(free some space, then --resume)"
+        ) from e
+
+
 def run_training(cfg: TrainConfig, run_dir: Path, resume: bool, epochs: int | None = None,
                  max_steps: int | None = None, decay_epochs: int | None = None) -> Trainer:
     """Start a run, or resume one with its saved config.
@@ -313,21 +360,26 @@ def run_training(cfg: TrainConfig, run_dir: Path, resume: bool, epochs: int | No
         raise RunExistsError(f"{run_dir} already holds a run: pass --resume to continue it, or choose another --name")
     command, changed = cfg.command, False
     if resume and saved.is_file():
-        cfg = TrainConfig.from_file(saved)
+        try:
+            cfg = TrainConfig.from_file(saved)
+        except (ValueError, TypeError, AttributeError) as e:
+            raise RunConfigError(f"{saved}: not a readable training config ({type(e).__name__}: {e})") from e
         schedule = (cfg.epochs, cfg.decay_epochs, cfg.max_steps)
         cfg.epochs = epochs or cfg.epochs
         cfg.decay_epochs = cfg.decay_epochs if decay_epochs is None else decay_epochs
         cfg.max_steps = cfg.max_steps if max_steps is None else max_steps
         changed = (cfg.epochs, cfg.decay_epochs, cfg.max_steps) != schedule
     trainer = Trainer(cfg, run_dir)
-    resumed = resume and trainer.resume()
-    if resume and trainer.is_main:
-        print(f"resuming {run_dir} at step {trainer.step}" if resumed else f"no checkpoint in {run_dir}: starting")
-    if resumed and changed and command:
-        cfg.command = f"{cfg.command}; from step {trainer.step}: {command}"
-    if not resumed and cfg.init_from:
-        trainer.init_generator()
-    trainer.fit()
+    with named_write_errors(run_dir):
+        resumed = resume and trainer.resume()
+        if resume and trainer.is_main:
+            print(f"resuming {run_dir} at step {trainer.step}" if resumed
+                  else f"no checkpoint in {run_dir}: starting")
+        if resumed and changed and command:
+            cfg.command = f"{cfg.command}; from step {trainer.step}: {command}"
+        if not resumed and cfg.init_from:
+            trainer.init_generator()
+        trainer.fit()
     if trainer.is_main:
         print(f"model: {run_dir / 'model'}  (step {trainer.step}/{trainer.total_steps})")
     return trainer
