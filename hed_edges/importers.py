@@ -20,9 +20,11 @@ def halves(pair, name: str):
 
 
 def import_paired(src_dir: str | Path, out_dir: str | Path, photo_side: str = "left",
-                  progress: bool = True) -> dict:
+                  progress: bool = True, kind: str = "edges2photo",
+                  layout: str = "AtoB: left = edges (black on white), right = photo") -> dict:
     """Rewrite SRC_DIR/{train,val,test}/*.jpg pairs as edges|photo into OUT_DIR/<same split>/<same name>.
-    photo_side says where the photo is in the source ('left' for the shared edges2shoes/edges2handbags).
+    photo_side says where the photo is in the source ('left' for the shared edges2shoes/edges2handbags);
+    kind and layout are the manifest's words for other inputs (label maps: the official facades set).
     Existing outputs are kept (resumable); unreadable files are skipped and listed in dataset.json."""
     if photo_side not in ("left", "right"):
         raise ValueError(f"photo_side must be 'left' or 'right', not {photo_side!r}")
@@ -46,7 +48,7 @@ def import_paired(src_dir: str | Path, out_dir: str | Path, photo_side: str = "l
         edges, photo = (right, left) if photo_side == "left" else (left, right)
         save_atomic(side_by_side(edges, photo), out)
     data = {
-        "kind": "edges2photo", "layout": "AtoB: left = edges (black on white), right = photo",
+        "kind": kind, "layout": layout,
         "source": str(src_dir.resolve()), "imported_from": f"photo on the {photo_side}",
         "counts": count_pairs(out_dir), "skipped": skipped,
     }

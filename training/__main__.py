@@ -1,4 +1,4 @@
-"""`python -m training {train,evaluate,retrain}`: the one entry point for training jobs."""
+"""`python -m training {train,evaluate,retrain,ship,fetch}`: the one entry point for training jobs."""
 from __future__ import annotations
 
 import argparse
@@ -11,6 +11,7 @@ from models.checkpoint import MissingWeightsError
 from .checkpoint import checkpoint_model
 from .config import OBJECTIVES, PRESETS, TrainConfig, make_config
 from .data import DataError
+from .fetch import BASE_URL, FETCHED, OFFICIAL, URL_ENV, FetchError, fetch, sha256_arg
 from .recipes import RECIPES, StageError, ship
 from .trainer import RunExistsError, ScheduleError, run_training
 
@@ -113,11 +114,20 @@ def main(argv: list[str] | None = None) -> None:
                     help="comma-separated subset of prepare,train,evaluate,export; `card` alone re-renders the "
                     "shipped card, `rescore` re-measures the shipped model and re-renders its card")
     sh.add_argument("--eval-limit", type=int, default=0, help="evaluate on the first N val pairs only (0 = all)")
+    sh.add_argument("--fetched", default=FETCHED,
+                    help=f"where `fetch` put the official sets, used when --shared has no NAME (default: {FETCHED})")
+
+    fe = sub.add_parser("fetch", help="download an official pix2pix dataset (resumes; for a checkout without "
+                                      "../shared/datasets)")
+    fe.add_argument("name", choices=sorted(OFFICIAL))
+    fe.add_argument("--out", default=FETCHED, help=f"the set goes to OUT/NAME (default: {FETCHED})")
+    fe.add_argument("--url", help=f"base URL of the NAME.tar.gz files (default: ${URL_ENV} or {BASE_URL})")
+    fe.add_argument("--sha256", type=sha256_arg, help="expected sha256 of NAME.tar.gz (default: not pinned)")
 
     args = parser.parse_args(argv)
     try:
         dispatch(args)
-    except (RunExistsError, ScheduleError, DataError, MissingWeightsError, StageError) as e:
+    except (RunExistsError, ScheduleError, DataError, MissingWeightsError, StageError, FetchError) as e:
         sys.exit(f"error: {e}")
 
 
@@ -149,8 +159,10 @@ def dispatch(args: argparse.Namespace) -> None:
     elif args.command == "ship":
         dest = ship(args.name, args.shared, args.datasets, args.runs, args.device, args.epochs, args.preset,
                     args.batch_size, tuple(args.stages.split(",")), args.eval_limit, args.init_from,
-                    args.decay_epochs)
+                    args.decay_epochs, args.fetched)
         print(f"{'shipped' if 'export' in args.stages else 'model'}: {dest}")
+    elif args.command == "fetch":
+        fetch(args.name, args.out, args.url, args.sha256)
 
 
 if __name__ == "__main__":

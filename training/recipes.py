@@ -17,6 +17,8 @@ from models.checkpoint import CONFIG, atomic_write_bytes, load_generator, save_m
 from models.config import ModelConfig
 
 from .config import make_config
+from .data import DataError
+from .fetch import FETCHED, OFFICIAL
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "models"
 STAGES = ("prepare", "train", "evaluate", "export", "card", "rescore")
@@ -52,8 +54,10 @@ RECIPES = {r.name: r for r in [
 ]}
 
 
-def prepare(recipe: Recipe, shared: Path, data_root: Path, device: str) -> Path:
+def prepare(recipe: Recipe, shared: Path, data_root: Path, device: str, fetched: Path) -> Path:
     src, out = shared / recipe.source, data_root / recipe.name
+    if not src.is_dir():
+        return prepare_official(recipe, src, fetched / recipe.name, out)
     if recipe.prepare == "paired":
         from hed_edges.importers import import_paired
 
@@ -71,10 +75,29 @@ def prepare(recipe: Recipe, shared: Path, data_root: Path, device: str) -> Path:
     return out
 
 
+def prepare_official(recipe: Recipe, src: Path, fetched: Path, out: Path) -> Path:
+    """Without ../shared: the official set `python -m training fetch` put in FETCHED, turned so that the
+    input is on the left (the official edges2* already have the edges there; facades is photo|labels)."""
+    from hed_edges.importers import import_paired
+
+    if recipe.name not in OFFICIAL:
+        raise DataError(f"{src}: not found; {recipe.name} is built from the photos there and has no official "
+                        f"download (pass --shared DIR)")
+    if not fetched.is_dir():
+        out_flag = "" if fetched.parent == Path(FETCHED) else f" --out {shlex.quote(str(fetched.parent))}"
+        raise DataError(f"{src}: not found, and no fetched copy in {fetched}: run "
+                        f"`python -m training fetch {recipe.name}{out_flag}` first (or pass --shared DIR)")
+    spec = OFFICIAL[recipe.name]
+    kind, layout = (("labels2facade", "AtoB: left = label colours, right = photo") if spec.right == "labels"
+                    else ("edges2photo", "AtoB: left = edges (black on white), right = photo"))
+    import_paired(fetched, out, photo_side="left" if spec.left == "photo" else "right", kind=kind, layout=layout)
+    return out
+
+
 def ship(name: str, shared: str = "../shared/datasets", data_root: str = "data", runs: str = "runs",
          device: str = "auto", epochs: int | None = None, preset: str = "compact", batch_size: int = 1,
          stages: tuple[str, ...] = ("prepare", "train", "evaluate", "export"), eval_limit: int = 0,
-         init_from: str = "", decay_epochs: int | None = None) -> Path:
+         init_from: str = "", decay_epochs: int | None = None, fetched: str = FETCHED) -> Path:
     from .evaluate import evaluate
     from .trainer import run_training
 
@@ -86,7 +109,8 @@ def ship(name: str, shared: str = "../shared/datasets", data_root: str = "data",
     run_dir = Path(runs) / name
     command = "python -m training ship " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["ship"] else [name])
     if "prepare" in stages:
-        prepare(recipe, Path(shared), Path(data_root), "cuda" if device.startswith("cuda") else "cpu")
+        prepare(recipe, Path(shared), Path(data_root), "cuda" if device.startswith("cuda") else "cpu",
+                Path(fetched))
     if "train" in stages:
         cfg = make_config(name, str(data), preset=preset, input_kind=recipe.input_kind, device=device,
                           epochs=epochs or recipe.epochs,
