@@ -1,10 +1,12 @@
 """Which models the studio offers: discovered once at start, loaded on first use, then cached.
 
-Folders that have a config but no weights (e.g. shipped models not fetched yet) are still
-listed, so picking one explains what is missing instead of the model silently vanishing.
+Every folder is checked at start (config validated and matched against the weights' header,
+nothing allocated): the good ones are listed; each bad one, weights missing included, is
+skipped with one line on stderr naming it and why, and kept in `Registry.skipped` for the page.
 """
 from __future__ import annotations
 
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,26 +47,23 @@ class Entry:
     key: str
     label: str
     folder: Path
-    input_kind: str
-    complete: bool
+    config: models.ModelConfig
+
+    @property
+    def input_kind(self) -> str:
+        return self.config.input_kind
 
 
 def candidate_folders(root: Path) -> list[Path]:
-    """Folders in or up to two levels below `root` that hold a config or weights."""
+    """Folders in or up to two levels below `root` that have a config or weights (of any kind:
+    a directory named config.json is reported, not passed over)."""
     if not root.is_dir():
         return []
     found = []
     for p in [root, *sorted(root.glob("*")), *sorted(root.glob("*/*"))]:
-        if p.is_dir() and ((p / "config.json").is_file() or (p / "model.safetensors").is_file()):
+        if p.is_dir() and ((p / "config.json").exists() or (p / "model.safetensors").exists()):
             found.append(p)
     return found
-
-
-def read_kind(folder: Path) -> str:
-    try:
-        return models.ModelConfig.from_file(folder / "config.json").input_kind
-    except (OSError, ValueError):
-        return "edges"
 
 
 def label_for(name: str, kind: str, shipped: bool) -> str:
@@ -80,6 +79,7 @@ class Registry:
     def __init__(self, roots: list[Path], device: str = "cpu"):
         self.device = device
         self.entries: dict[str, Entry] = {}
+        self.skipped: dict[Path, str] = {}  # folder -> why, for a page that wants to say so
         for root in roots:
             shipped = Path(root).resolve() == SHIPPED
             folders = candidate_folders(Path(root))
@@ -94,21 +94,27 @@ class Registry:
     def _add(self, folder: Path, shipped: bool) -> None:
         if any(e.folder.resolve() == folder.resolve() for e in self.entries.values()):
             return
+        try:
+            config = models.check_folder(folder)
+        except models.ModelError as e:
+            self.skipped[folder] = str(e)
+            print(f"pix2pix studio: skipped model folder {e}", file=sys.stderr, flush=True)
+            return
         # runs/NAME/model -> NAME
         name = folder.parent.name if folder.name == "model" else folder.name
         key, n = name, 2
         while key in self.entries:
             key, n = f"{name}-{n}", n + 1
-        kind = read_kind(folder)
-        label = label_for(name, kind, shipped) + ("" if key == name else f" #{n - 1}")
-        self.entries[key] = Entry(key, label, folder, kind, models.is_model_folder(folder))
+        label = label_for(name, config.input_kind, shipped) + ("" if key == name else f" #{n - 1}")
+        self.entries[key] = Entry(key, label, folder, config)
 
     @property
     def choices(self) -> list[tuple[str, str]]:
         return [(e.label, e.key) for e in self.entries.values()]
 
     def get(self, key: str) -> models.Translator:
-        """The loaded translator for `key`; raises KeyError or models.MissingWeightsError."""
+        """The loaded translator for `key`; raises KeyError, or models.ModelError if the folder
+        changed since start."""
         entry = self.entries[key]
         with self._lock:
             if key not in self._cache:
@@ -118,22 +124,16 @@ class Registry:
     def card(self, key: str) -> str:
         """Markdown for the model card: the folder's README.md, else one built from config.json."""
         entry = self.entries[key]
-        readme = entry.folder / "README.md"
-        if readme.is_file():
-            return readme.read_text(encoding="utf-8")
-        try:
-            config = models.ModelConfig.from_file(entry.folder / "config.json")
-        except (OSError, ValueError) as e:
-            return f"### {entry.label}\n\nNo model card, and its config can't be read: {e}"
-        return card_from_config(entry, config)
+        return models.read_card(entry.folder) or card_from_config(entry)
 
 
-def card_from_config(entry: Entry, config: models.ModelConfig) -> str:
+def card_from_config(entry: Entry) -> str:
     """A card for folders without README.md: what it eats, how it was built, data, metrics."""
+    config = entry.config
     g = config.generator
     lines = [
         f"### {entry.label}",
-        f"`{entry.folder}`" + ("" if entry.complete else " — **weights missing**"),
+        f"`{entry.folder}`",
         "",
         f"- **input**: {config.input_kind}",
         f"- **generator**: {g.arch}, ngf={g.ngf}, {g.norm} norm, dropout {g.dropout}",

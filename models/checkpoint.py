@@ -5,10 +5,12 @@ Loading never unpickles anything: weights come from safetensors, the config from
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
 from .config import ModelConfig
@@ -17,10 +19,19 @@ from .networks import Generator
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
 CARD = "README.md"
+MAX_CARD_BYTES = 256 * 1024
 
 
-class MissingWeightsError(FileNotFoundError):
+class ModelError(Exception):
+    """A model folder that can't be used; the one-line message names the folder and says why."""
+
+
+class MissingWeightsError(ModelError, FileNotFoundError):
     """A model folder lacks its weights or config; the message says how to get them."""
+
+
+class BadModelError(ModelError, ValueError):
+    """A model folder whose config or weights are unreadable, out of range, or don't fit together."""
 
 
 TEMP_SUFFIX = ".tmp"  # atomic-write temps are ".NAME.XXXXXXXX.tmp": remove_temps finds what a kill left
@@ -72,18 +83,90 @@ def save_model(folder: str | Path, generator: Generator, config: ModelConfig, dt
 def load_generator(folder: str | Path, device: str | torch.device = "cpu") -> tuple[Generator, ModelConfig]:
     """Build the generator from ``config.json`` and fill it from ``model.safetensors``."""
     folder = Path(folder)
-    for name in (CONFIG, WEIGHTS):
-        if not (folder / name).is_file():
-            raise MissingWeightsError(
-                f"{folder / name} not found. A model folder needs {WEIGHTS} and {CONFIG}: "
-                "train one with `python -m training train ...` or restore assets/models from git."
-            )
-    config = ModelConfig.from_file(folder / CONFIG)
+    config = check_folder(folder)
     generator = Generator(config.generator)
     state = load_file(folder / WEIGHTS, device="cpu")
     state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
     generator.load_state_dict(state, strict=True)
     return generator.to(device).eval(), config
+
+
+def check_folder(folder: str | Path) -> ModelConfig:
+    """The folder's validated config, matched against the tensor names, shapes and dtypes in the
+    weights' header: nothing is allocated until both are known to fit, so a hostile or broken
+    folder costs milliseconds. Raises ModelError saying what is wrong."""
+    folder = Path(folder)
+    for name in (CONFIG, WEIGHTS):
+        path = folder / name
+        if not path.exists():
+            raise MissingWeightsError(
+                f"{folder}: no {name}. A model folder needs {WEIGHTS} and {CONFIG}: "
+                "train one with `python -m training train ...` or restore assets/models from git."
+            )
+        if not path.is_file():
+            raise BadModelError(f"{folder}: {name} is not a file")
+    try:
+        config = ModelConfig.from_file(folder / CONFIG)
+        with torch.device("meta"):  # shapes only: no memory, even for the widest allowed config
+            expected = Generator(config.generator).state_dict()
+    except ValueError as e:  # ConfigError, or the network's own (one-line) ValueErrors
+        raise BadModelError(f"{folder}: {e}") from None
+    except OSError as e:
+        raise BadModelError(f"{folder}: {CONFIG} can't be read ({e.strerror})") from None
+    found = weights_header(folder)
+    missing, unexpected = expected.keys() - found.keys(), found.keys() - expected.keys()
+    problems = [f"{what} {_few(keys)}" for what, keys in (("missing", missing), ("unexpected", unexpected)) if keys]
+    for key in sorted(expected.keys() & found.keys()):
+        dtype, shape = found[key]
+        want = tuple(expected[key].shape)
+        if shape != want:
+            problems.append(f"{key} is {_shape(shape)}, the config needs {_shape(want)}")
+        elif dtype.startswith(("F", "BF")) != expected[key].is_floating_point():
+            problems.append(f"{key} has dtype {dtype}")
+    if problems:
+        more = f" (+{len(problems) - 2} more)" if len(problems) > 2 else ""
+        raise BadModelError(f"{folder}: {WEIGHTS} doesn't fit {CONFIG}: " + "; ".join(problems[:2]) + more)
+    return config
+
+
+def weights_header(folder: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """Tensor name -> (safetensors dtype, shape), read from the header alone."""
+    path = folder / WEIGHTS
+    try:
+        with safe_open(path, framework="pt") as f:
+            return {k: (f.get_slice(k).get_dtype(), tuple(f.get_slice(k).get_shape())) for k in f.keys()}
+    except SafetensorError:
+        with open(path, "rb") as f:
+            head = f.read(2)
+        # torch.save writes a zip ("PK") or a raw pickle (protocol byte 0x80); neither is ever unpickled.
+        kind = "a PyTorch pickle, which is never loaded" if head == b"PK" or head[:1] == b"\x80" else "truncated or corrupt"
+        raise BadModelError(f"{folder}: {WEIGHTS} is not a valid safetensors file ({kind})") from None
+    except OSError as e:
+        raise BadModelError(f"{folder}: {WEIGHTS} can't be read ({e.strerror or e})") from None
+
+
+def _few(keys) -> str:
+    keys = sorted(keys)
+    return ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "x".join(map(str, shape)) or "a scalar"
+
+
+def read_card(folder: str | Path) -> str:
+    """The folder's README.md, or "" if it has none. Read only from inside the folder (a link is
+    not followed: the card is shown to anyone using the studio) and at most MAX_CARD_BYTES."""
+    try:  # O_NONBLOCK: a FIFO named README.md must not hang startup
+        fd = os.open(Path(folder) / CARD, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return ""
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            return ""
+        raw = f.read(MAX_CARD_BYTES + 1)
+    text = raw[:MAX_CARD_BYTES].decode("utf-8", errors="replace")
+    return text + f"\n\n*(card cut at {MAX_CARD_BYTES // 1024} KB)*" if len(raw) > MAX_CARD_BYTES else text
 
 
 def is_model_folder(folder: str | Path) -> bool:

@@ -188,5 +188,5 @@ def _name(hint: Any) -> str:
 
 def _show(value: Any) -> str:
     """A short, one-line rendering of a bad value for an error message."""
-    text = json.dumps(value) if not isinstance(value, (set, tuple)) else repr(value)
+    text = json.dumps(value, default=repr)
     return text if len(text) <= 40 else text[:37] + "..."

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .checkpoint import CARD, load_generator
+from .checkpoint import load_generator, read_card
 from .config import ModelConfig
 from .images import to_rgb
 from .networks import Generator
@@ -91,6 +91,4 @@ def load(folder: str | Path, device: str = "cpu") -> Translator:
     """Load a model folder (``model.safetensors`` + ``config.json``) for inference."""
     folder = Path(folder)
     generator, config = load_generator(folder, device)
-    card_path = folder / CARD
-    card = card_path.read_text(encoding="utf-8") if card_path.is_file() else ""
-    return Translator(generator, config, card, device)
+    return Translator(generator, config, read_card(folder), device)

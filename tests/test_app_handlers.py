@@ -37,17 +37,6 @@ def test_registry_runs_folder_named_by_run(tmp_path, tiny_models):
     assert "yours" in reg.entries["my-cats"].label
 
 
-def test_missing_weights_listed_and_explained(tmp_path, tiny_models):
-    import shutil
-    shutil.copytree(tiny_models / "edges2cats", tmp_path / "edges2cats")
-    (tmp_path / "edges2cats" / "model.safetensors").unlink()
-    reg = Registry([tmp_path])
-    assert not reg.entries["edges2cats"].complete
-    assert "weights missing" in reg.card("edges2cats")
-    with pytest.raises(models.MissingWeightsError, match="model.safetensors"):
-        reg.get("edges2cats")
-
-
 def test_translate_keeps_aspect_and_size(registry):
     t = registry.get("edges2cats")
     model_in, photo = handlers.translate(t, drawing((512, 256)), seed=0, size=256)
