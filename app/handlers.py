@@ -1,11 +1,18 @@
-"""What the studio's buttons do, as plain functions of PIL images and editor values.
+"""What the studio's buttons do, as plain functions of canvas values, file paths and PIL images.
 
-Nothing here imports Gradio, so tests call these directly. An editor value is the dict
-gr.ImageEditor passes and accepts: {"background": img, "layers": [img, ...], "composite": img}.
+Nothing here imports Gradio, so tests call these directly. A canvas value is the JSON object the
+page's canvas sends and accepts: {"image": PNG data URL, "hints": PNG data URL or None, plus "kind",
+"brush" and "model", which only tell the page which tools to show}.
+
+Every input goes through `decode` (one size check on the header, before decoding) and is brought
+to at most the canvas size before any other work, so no request costs more than a 512 px drawing.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import io
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +25,7 @@ from hed_edges.facades import FACADE_LABELS
 CANVAS = 512
 WHITE = (255, 255, 255)
 PALETTE = [colour for _, colour in FACADE_LABELS]
+MAX_DATA_URL = 20 * 1024 * 1024  # the same cap as file uploads (server.MAX_UPLOAD)
 
 
 def background_for(kind: str) -> tuple[int, int, int]:
@@ -25,34 +33,74 @@ def background_for(kind: str) -> tuple[int, int, int]:
     return PALETTE[0] if kind == "labels" else WHITE
 
 
-def editor_value(image: Image.Image) -> dict:
-    """An editor value with `image` as the (editable) background and no strokes on top."""
-    return {"background": image, "layers": [], "composite": image}
+def data_url(image: Image.Image) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def blank(kind: str) -> dict:
-    return editor_value(Image.new("RGB", (CANVAS, CANVAS), background_for(kind)))
+def canvas_value(image: Image.Image, kind: str, brush: bool = False, model: str = "",
+                 hints: str | None = None) -> dict:
+    return {"image": data_url(image), "hints": hints, "kind": kind, "brush": brush, "model": model}
 
 
-def flatten(value: dict | None, kind: str) -> Image.Image | None:
-    """The picture an editor value shows, as RGB; None when the canvas holds nothing."""
-    if not value:
-        return None
-    if value.get("composite") is not None:
-        return models.to_rgb(value["composite"], background_for(kind))
-    base = value.get("background")
-    layers = value.get("layers") or []
-    if base is None and not layers:
-        return None
-    size = base.size if base is not None else layers[0].size
-    image = Image.new("RGBA", size, background_for(kind) + (255,))
-    for layer in ([base] if base is not None else []) + list(layers):
-        image.alpha_composite(layer.convert("RGBA").resize(size))
-    return image.convert("RGB")
+def blank(kind: str) -> Image.Image:
+    return Image.new("RGB", (CANVAS, CANVAS), background_for(kind))
+
+
+def decode(source: str | Path | None, name: str) -> Image.Image:
+    """A data URL or a file path -> a PIL image whose size was checked before it was decoded."""
+    if isinstance(source, str) and source.startswith("data:"):
+        header, _, payload = source.partition(",")
+        if not header.endswith(";base64"):
+            raise models.BadImageError(f"{name}: expected a base64 data URL of a PNG")
+        if len(payload) > MAX_DATA_URL:
+            raise models.BadImageError(f"{name}: larger than {MAX_DATA_URL // 2**20} MB")
+        try:
+            data = base64.b64decode(payload, validate=True)
+        except (binascii.Error, ValueError):
+            raise models.BadImageError(f"{name}: the data URL is not valid base64") from None
+        return models.open_image(data, name=name)
+    if not isinstance(source, (str, Path)) or not str(source):
+        raise models.BadImageError(f"{name}: no image given")
+    return models.open_image(source, name=name)
+
+
+def shrink(image: Image.Image, side: int, kind: str) -> Image.Image:
+    """Long side at most `side`, aspect kept; label maps are categorical, so never blended."""
+    w, h = image.size
+    if max(w, h) <= side:
+        return image
+    scale = side / max(w, h)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return image.resize(size, Image.NEAREST if kind == "labels" else Image.LANCZOS, reducing_gap=3.0)
+
+
+def fit_canvas(image: Image.Image, kind: str) -> Image.Image:
+    """Scale so the long side is the canvas size (up or down), keeping the aspect ratio."""
+    w, h = image.size
+    scale = CANVAS / max(w, h)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return image.resize(size, Image.NEAREST if kind == "labels" else Image.LANCZOS, reducing_gap=3.0)
+
+
+def drawing(value: dict | None, kind: str) -> tuple[Image.Image, Image.Image | None]:
+    """(RGB drawing at most canvas-sized, RGBA hint layer of the same size or None) from a canvas value."""
+    if not isinstance(value, dict) or not value.get("image"):
+        raise models.BadImageError("The canvas is empty: draw something or upload a map first.")
+    image = shrink(models.to_rgb(decode(value["image"], "drawing"), background_for(kind)), CANVAS, kind)
+    hints = None
+    if value.get("hints"):
+        hints = decode(value["hints"], "colour hints")
+        hints = hints.convert("RGBA").resize(image.size, Image.NEAREST)
+        if hints.getchannel("A").getbbox() is None:
+            hints = None
+    return image, hints
 
 
 def nearest_label(rgb: np.ndarray) -> np.ndarray:
-    """Index of the closest facade label colour for each pixel (HxWx3 -> HxW)."""
+    """Index of the closest facade label colour for each pixel (HxWx3 -> HxW); only ever called
+    on canvas- or model-sized images (the distance array is 36 values a pixel)."""
     palette = np.asarray(PALETTE, dtype=np.int32)
     dist = ((rgb[..., None, :].astype(np.int32) - palette) ** 2).sum(-1)
     return dist.argmin(-1)
@@ -64,79 +112,78 @@ def snap_to_palette(image: Image.Image) -> Image.Image:
     return Image.fromarray(np.asarray(PALETTE, dtype=np.uint8)[nearest_label(rgb)], "RGB")
 
 
-def model_input(value: dict | None, kind: str) -> Image.Image:
-    """The image the model will see; raises BadImageError for an empty canvas."""
-    image = flatten(value, kind)
-    if image is None:
-        raise models.BadImageError("The canvas is empty: draw something or upload a map first.")
-    return snap_to_palette(image) if kind == "labels" else image
+def model_input(value: dict | None, kind: str, size: int) -> tuple[Image.Image, Image.Image | None]:
+    """(image, hints) as the model will see them: labels are resized to the model size, then snapped."""
+    image, hints = drawing(value, kind)
+    if kind == "labels":
+        image = snap_to_palette(shrink(image, size, kind))
+        hints = hints.resize(image.size, Image.NEAREST) if hints is not None else None
+    return image, hints
 
 
-def translate(translator: models.Translator, value: dict | None, seed: int, size: int) -> tuple[Image.Image, Image.Image]:
-    """(model input, photo) for the drawing; a fixed seed keeps live updates from flickering."""
-    image = model_input(value, translator.config.input_kind)
-    return image, translator(image, seed=int(seed), size=int(size))
+def run(translator: models.Translator, image: Image.Image, hints: Image.Image | None, seed: int,
+        size: int) -> Image.Image:
+    """One forward pass; colour hints go only to models that take them."""
+    if hints is not None and getattr(translator, "accepts_hints", False):
+        return translator(image, hints=hints, seed=seed, size=size)
+    return translator(image, seed=seed, size=size)
+
+
+def translate(translator: models.Translator, value: dict | None, seed: int, size: int) -> Image.Image:
+    """The photo for the drawing; a fixed seed keeps live updates from flickering."""
+    image, hints = model_input(value, translator.config.input_kind, int(size))
+    return run(translator, image, hints, int(seed), int(size))
 
 
 def variations(translator: models.Translator, value: dict | None, seed: int, size: int,
                count: int = 4) -> list[tuple[Image.Image, str]]:
     """Several photos for one drawing: dropout stays on at test time, as in the paper,
     so each seed gives a different sample."""
-    image = model_input(value, translator.config.input_kind)
+    image, hints = model_input(value, translator.config.input_kind, int(size))
     seeds = [int(seed) + i for i in range(1, count + 1)]
-    return [(translator(image, seed=s, size=int(size)), f"seed {s}") for s in seeds]
+    return [(run(translator, image, hints, s, int(size)), f"seed {s}") for s in seeds]
 
 
-def fit_canvas(image: Image.Image, kind: str) -> Image.Image:
-    """Scale so the long side is the canvas size, keeping the aspect ratio (labels: no blending)."""
-    w, h = image.size
-    scale = CANVAS / max(w, h)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return image.resize(size, Image.NEAREST if kind == "labels" else Image.LANCZOS)
+def load_map(path: str | Path | None, kind: str) -> Image.Image:
+    """An uploaded edge, sketch or label map (any size or mode), sized for the canvas."""
+    image = decode(path, Path(str(path)).name if path else "upload")
+    image = fit_canvas(models.to_rgb(image, background_for(kind)), kind)
+    return snap_to_palette(image) if kind == "labels" else image
 
 
-def load_map(path: str | Path, kind: str) -> dict:
-    """An uploaded edge, sketch or label map (any size or mode) as an editable canvas."""
-    image = models.to_rgb(models.open_image(path, name=Path(path).name), background_for(kind))
-    image = fit_canvas(image, kind)
-    return editor_value(snap_to_palette(image) if kind == "labels" else image)
-
-
-def photo_to_edges(path: str | Path) -> dict:
-    """An uploaded photo -> HED edges on the canvas, ready to edit before translating."""
+def photo_to_edges(path: str | Path | None) -> Image.Image:
+    """An uploaded photo -> HED edges sized for the canvas, ready to edit before translating."""
     from hed_edges import extract_edges  # heavy (network weights); only needed on this path
 
-    photo = models.to_rgb(models.open_image(path, name=Path(path).name))
-    edges = extract_edges(photo, size=CANVAS)
-    return editor_value(edges.convert("RGB"))
+    photo = shrink(models.to_rgb(decode(path, Path(str(path)).name if path else "upload")), 2 * CANVAS, "photo")
+    return extract_edges(photo, size=CANVAS).convert("RGB")
 
 
-def rectangles(value: dict | None, kind: str) -> dict:
-    """Each painted stroke becomes the filled rectangle around it, in its label's colour,
-    as in the original facades demo. Larger boxes go down first so windows stay on facades."""
-    base = flatten({"background": value.get("background")}, kind) if value else None
-    if base is None:
-        return blank(kind)
+def rectangles(value: dict | None) -> Image.Image:
+    """Each painted label region becomes the filled rectangle around it, as in the original facades
+    demo (strokes -> boxes); larger boxes go down first so windows stay on facades."""
+    image, _ = drawing(value, "labels")
+    labels = nearest_label(np.asarray(image))
+    out = np.empty(labels.shape + (3,), np.uint8)
+    out[:] = PALETTE[0]
     boxes = []
-    for layer in value.get("layers") or []:
-        rgba = np.asarray(layer.convert("RGBA").resize(base.size, Image.NEAREST))
-        painted = rgba[..., 3] >= 128
-        labels = nearest_label(rgba[..., :3])
-        for index, colour in enumerate(PALETTE):
-            blobs, _ = ndimage.label(painted & (labels == index))
-            for ys, xs in ndimage.find_objects(blobs):
-                boxes.append(((xs.stop - xs.start) * (ys.stop - ys.start), colour, xs, ys))
-    out = np.asarray(base).copy()
+    for index, colour in enumerate(PALETTE[1:], start=1):
+        blobs, _ = ndimage.label(labels == index)
+        for ys, xs in ndimage.find_objects(blobs):
+            boxes.append(((xs.stop - xs.start) * (ys.stop - ys.start), colour, xs, ys))
     for _, colour, xs, ys in sorted(boxes, key=lambda b: -b[0]):
         out[ys, xs] = colour
-    return editor_value(Image.fromarray(out, "RGB"))
+    return Image.fromarray(out, "RGB")
 
 
-def save_png(image: Image.Image, folder: Path, stem: str) -> Path:
-    """Write `image` for download; the name is its content hash, so re-saving costs nothing."""
-    digest = hashlib.sha1(f"{image.mode}{image.size}".encode() + image.tobytes()).hexdigest()[:12]
-    path = folder / f"{stem}-{digest}.png"
+def save_drawing(value: dict | None, folder: Path) -> Path | None:
+    """The drawing's PNG for the download button, named by its content hash (written once)."""
+    url = value.get("image") if isinstance(value, dict) else None
+    if not isinstance(url, str) or not url.startswith("data:image/png;base64,") or len(url) > MAX_DATA_URL:
+        return None
+    data = base64.b64decode(value["image"].partition(",")[2])
+    path = folder / f"drawing-{hashlib.sha1(data).hexdigest()[:16]}.png"
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)
-        image.save(path)
+        path.write_bytes(data)
     return path

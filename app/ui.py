@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import tempfile
 from pathlib import Path
 
@@ -9,54 +10,55 @@ import gradio as gr
 
 import models
 from app import examples, handlers
+from app.canvas import Canvas
 from app.registry import HOW_TO_GET_MODELS, Registry
-from hed_edges.facades import FACADE_LABELS
 
 TITLE = "pix2pix studio"
 INTRO = (
     "# pix2pix studio\n"
-    "Draw on the left, get a picture on the right — it updates as you draw. "
+    "Draw on the left, get a picture on the right — it updates each time you lift the pen. "
     "Image-to-image translation with conditional GANs "
     "([Isola et al. 2017](https://arxiv.org/abs/1611.07004)), running on your machine."
 )
 THEME = gr.themes.Soft(primary_hue="orange")
+# Show the photo as large as the drawing, whatever its pixel size (Gradio keeps small images small).
 CSS = """
-#palette {display: flex; flex-wrap: wrap; gap: 6px;}
-#palette span {display: inline-flex; align-items: center; gap: 4px; font-size: 0.85em;}
-#palette i {width: 14px; height: 14px; border-radius: 3px; border: 1px solid #8884; display: inline-block;}
+#photo img {width: 100%; height: 100%; object-fit: contain;}
 """
 SIZES = [("256 × 256", 256), ("512 × 512 (slower)", 512)]
 VARIATIONS = 4
+MAX_SEED = 2**31 - 1
+log = logging.getLogger(__name__)
 
 
-def hex_colour(rgb: tuple[int, int, int]) -> str:
-    return "#{:02x}{:02x}{:02x}".format(*rgb)
+def page_errors(action: str):
+    """Errors people can cause become their message in the page; anything else a short one of
+    ours (the traceback goes to the server log). The server keeps running either way."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except gr.Error:
+                raise
+            except (models.BadImageError, models.MissingWeightsError) as e:
+                raise gr.Error(str(e), print_exception=False) from e
+            except Exception as e:
+                log.exception("%s failed", action)
+                raise gr.Error(f"Could not {action}; the server log has the details.", print_exception=False) from e
+
+        return wrapper
+
+    return wrap
 
 
-def brush_for(kind: str) -> gr.Brush:
-    """Black pen for edges and sketches; the CMP label colours (window first) for label maps."""
-    if kind == "labels":
-        colours = [hex_colour(c) for _, c in FACADE_LABELS]
-        return gr.Brush(colors=colours, default_color=colours[2], color_mode="fixed", default_size=14)
-    return gr.Brush(colors=["#000000"], default_color="#000000", color_mode="fixed", default_size=3)
-
-
-def palette_html() -> str:
-    swatches = "".join(f'<span><i style="background:{hex_colour(c)}"></i>{name}</span>' for name, c in FACADE_LABELS)
-    return f'<div id="palette">{swatches}</div>'
-
-
-def page_errors(fn):
-    """Turn the errors people can cause into a message in the page; the server keeps running."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (models.BadImageError, models.MissingWeightsError) as e:
-            raise gr.Error(str(e), print_exception=False) from e
-
-    return wrapper
+def checked(seed, size) -> tuple[int, int]:
+    if size not in (256, 512):
+        raise gr.Error("Output size must be 256 or 512.", print_exception=False)
+    if not isinstance(seed, (int, float)) or not 0 <= seed <= MAX_SEED:
+        raise gr.Error(f"Seed must be a whole number from 0 to {MAX_SEED}.", print_exception=False)
+    return int(seed), int(size)
 
 
 def build(registry: Registry) -> gr.Blocks:
@@ -64,83 +66,97 @@ def build(registry: Registry) -> gr.Blocks:
     downloads = Path(tempfile.mkdtemp(prefix="pix2pix-studio-"))
 
     def translator(key: str | None) -> models.Translator:
-        if not key or key not in registry.entries:
+        if not isinstance(key, str) or key not in registry.entries:
             raise gr.Error(f"Unknown model {key!r}. " + ("Pick one from the list." if registry.entries
-                                                          else "No model is installed; see the page for how to get one."))
+                                                          else "No model is installed; see the page for how to get one."),
+                           print_exception=False)
         return registry.get(key)
 
     def kind_of(key: str | None) -> str:
-        entry = registry.entries.get(key or "")
+        entry = registry.entries.get(key) if isinstance(key, str) else None
         return entry.input_kind if entry else "edges"
 
-    def example(key: str | None) -> dict:
-        return handlers.editor_value(examples.example_for(key or "", kind_of(key)))
+    def brush_of(key: str | None) -> bool:
+        """Whether the model takes colour hints (a model whose weights are missing does not)."""
+        try:
+            return bool(getattr(translator(key), "accepts_hints", False))
+        except (gr.Error, models.MissingWeightsError):
+            return False
 
-    @page_errors
-    def translate(key, value, seed, size):
-        """The photo, plus (input, photo) kept server-side for the download buttons."""
-        model_in, photo = handlers.translate(translator(key), value, seed or 0, size)
-        return photo, (model_in, photo)
+    def value(key, image, hints=None) -> dict:
+        return handlers.canvas_value(image, kind_of(key), brush_of(key), key or "", hints)
 
-    def save_pair(pair):
-        """PNG files for the download buttons, written after the photo is shown."""
-        model_in, photo = pair
-        return handlers.save_png(model_in, downloads, "input"), handlers.save_png(photo, downloads, "photo")
+    def example(key):
+        return value(key, examples.example_for(key or "", kind_of(key)))
 
-    @page_errors
-    def more(key, value, seed, size):
-        return handlers.variations(translator(key), value, seed or 0, size, VARIATIONS)
+    @page_errors("translate the drawing")
+    def translate(key, drawing, seed, size):
+        seed, size = checked(seed, size)
+        return handlers.translate(translator(key), drawing, seed, size)
 
-    @page_errors
+    def files(drawing, photo_path):
+        """The download buttons' files, after the photo is shown: the drawing's own PNG and the
+        photo Gradio already wrote (nothing full-size is kept per session)."""
+        return handlers.save_drawing(drawing, downloads), photo_path
+
+    @page_errors("make variations")
+    def more(key, drawing, seed, size):
+        seed, size = checked(seed, size)
+        return handlers.variations(translator(key), drawing, seed, size, VARIATIONS)
+
+    @page_errors("load the map")
     def upload_map(path, key):
-        return handlers.load_map(path, kind_of(key))
+        return value(key, handlers.load_map(path, kind_of(key)))
 
-    @page_errors
-    def upload_photo(path):
-        gr.Info("Extracting edges from your photo…")
-        return handlers.photo_to_edges(path)
+    @page_errors("find edges in the photo")
+    def upload_photo(path, key):
+        gr.Info("Finding the edges in your photo…")
+        return value(key, handlers.photo_to_edges(path))
 
-    def select(key, previous_kind):
-        """New model: its card and brush; a new starting drawing only if the input kind changed."""
+    @page_errors("turn the strokes into boxes")
+    def rectangles(drawing, key):
+        return value(key, handlers.rectangles(drawing))
+
+    def select(key, drawing):
+        """New model: its card and tools; a new starting drawing only if the input kind changed."""
         kind = kind_of(key)
         card = registry.card(key) if key in registry.entries else HOW_TO_GET_MODELS
-        drawing = {"value": example(key)} if kind != previous_kind else {}
-        labels = kind == "labels"
-        return (gr.update(brush=brush_for(kind), **drawing), card,
-                gr.HTML(visible=labels), gr.Button(visible=labels), kind)
+        same = isinstance(drawing, dict) and drawing.get("kind") == kind and drawing.get("image")
+        if same:
+            brush = brush_of(key)
+            new = dict(drawing, brush=brush, model=key or "", hints=drawing.get("hints") if brush else None)
+        else:
+            new = example(key)
+        return new, card, gr.Button(visible=kind == "labels")
 
     first = next(iter(registry.entries), None)
     first_kind = kind_of(first)
-    with gr.Blocks(title=TITLE) as demo:
+    with gr.Blocks(title=TITLE, delete_cache=(600, 3600)) as demo:
         gr.Markdown(INTRO)
         if not registry.entries:
             gr.Markdown(HOW_TO_GET_MODELS, elem_id="no-models")
-        kind_state = gr.State(first_kind)
         with gr.Row(equal_height=True):
             picker = gr.Dropdown(registry.choices, value=first, label="Model", scale=3, elem_id="model")
             size = gr.Radio(SIZES, value=256, label="Output size", scale=2)
-            seed = gr.Number(0, precision=0, minimum=0, label="Seed (dropout noise)", scale=1)
+            seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed (dropout noise)", scale=1)
         with gr.Row():
             with gr.Column():
-                editor = gr.ImageEditor(
-                    value=example(first), label="Your drawing", image_mode="RGBA", type="pil", format="png",
-                    sources=(), transforms=(), layers=False, canvas_size=(handlers.CANVAS, handlers.CANVAS),
-                    brush=brush_for(first_kind), eraser=gr.Eraser(default_size=16), height=600, elem_id="editor",
-                )
-                palette = gr.HTML(palette_html(), visible=first_kind == "labels", label="Labels")
+                canvas = Canvas(example(first) if first else None, elem_id="canvas")
                 with gr.Row(equal_height=True):
                     go = gr.Button("Translate", variant="primary", min_width=80, elem_id="translate")
-                    rects = gr.Button("▭ Strokes → boxes", visible=first_kind == "labels", min_width=80, elem_id="rectangles")
-                    clear = gr.Button("Clear", min_width=80, elem_id="clear")
+                    rects = gr.Button("▭ Strokes → boxes", visible=first_kind == "labels", min_width=80,
+                                      elem_id="rectangles")
                     start = gr.Button("Example", min_width=80, elem_id="example")
                 with gr.Row():
-                    map_upload = gr.UploadButton("Upload edge / label map", file_types=["image"], elem_id="upload-map")
-                    photo_upload = gr.UploadButton("Photo → edges", file_types=["image"], elem_id="upload-photo")
+                    map_upload = gr.UploadButton("Upload edge / label map", file_types=["image"], type="filepath",
+                                                 elem_id="upload-map")
+                    photo_upload = gr.UploadButton("Photo → edges", file_types=["image"], type="filepath",
+                                                   elem_id="upload-photo")
             with gr.Column():
-                photo = gr.Image(label="Photo", type="pil", format="png", interactive=False, elem_id="photo",
-                                 height=600)
+                photo = gr.Image(label="Photo", type="filepath", format="png", interactive=False, elem_id="photo",
+                                 height=560, buttons=[])
                 with gr.Row():
-                    get_in = gr.DownloadButton("⬇ Input PNG", elem_id="download-input")
+                    get_in = gr.DownloadButton("⬇ Drawing PNG", elem_id="download-input")
                     get_out = gr.DownloadButton("⬇ Photo PNG", elem_id="download-photo")
                     again = gr.Button("More variations", elem_id="more")
                 gallery = gr.Gallery(label="Variations (same drawing, different dropout noise)", columns=VARIATIONS,
@@ -148,33 +164,28 @@ def build(registry: Registry) -> gr.Blocks:
         with gr.Accordion("Model card", open=False):
             card = gr.Markdown(registry.card(first) if first else HOW_TO_GET_MODELS, elem_id="card")
 
-        pair = gr.State()
-        run = dict(fn=translate, inputs=[picker, editor, seed, size], outputs=[photo, pair],
-                   concurrency_id="model", concurrency_limit=1, show_progress="minimal")
+        work = dict(concurrency_id="model", concurrency_limit=1)
+        run = dict(fn=translate, inputs=[picker, canvas, seed, size], outputs=photo, show_progress="minimal", **work)
 
         def translating(event, **kwargs):
             """Translate on `event`; the download files follow, off the stroke-to-photo path."""
-            event(**run, **kwargs).success(save_pair, pair, [get_in, get_out], api_visibility="private",
+            event(**run, **kwargs).success(files, [canvas, photo], [get_in, get_out], api_visibility="private",
                                            show_progress="hidden")
 
         translating(go.click, api_name="translate")
-        # Live update on every stroke: only the latest drawing is computed, pending older ones dropped.
-        for live in (editor.input, seed.change, size.change):
+        # Every change of the drawing (a stroke, undo, an upload, an example, a model switch) translates
+        # once; only the latest is computed, pending older ones are dropped.
+        for live in (canvas.change, seed.change, size.change):
             translating(live, trigger_mode="always_last", api_visibility="private")
-        translating(picker.change(select, [picker, kind_state], [editor, card, palette, rects, kind_state],
-                                  api_name="select_model").then, api_visibility="private")
-        again.click(more, [picker, editor, seed, size], gallery, api_name="variations",
-                    concurrency_id="model", concurrency_limit=1)
-        # Canvas changes made by a handler are not documented to fire the canvas's own events,
-        # so these translate explicitly.
+        picker.change(select, [picker, canvas], [canvas, card, rects], api_name="select_model")
+        again.click(more, [picker, canvas, seed, size], gallery, api_name="variations", **work)
         for event, fn, inputs, name in (
-            (clear.click, lambda key: handlers.blank(kind_of(key)), picker, "clear"),
-            (start.click, example, picker, "example"),
-            (rects.click, lambda value, key: handlers.rectangles(value, kind_of(key)), [editor, picker], "rectangles"),
+            (start.click, page_errors("load the example")(example), picker, "example"),
+            (rects.click, rectangles, [canvas, picker], "rectangles"),
             (map_upload.upload, upload_map, [map_upload, picker], "upload_map"),
-            (photo_upload.upload, upload_photo, photo_upload, "upload_photo"),
+            (photo_upload.upload, upload_photo, [photo_upload, picker], "upload_photo"),
         ):
-            translating(event(fn, inputs, editor, api_name=name).success, api_visibility="private")
+            event(fn, inputs, canvas, api_name=name, **work)
         if first:
             translating(demo.load, api_visibility="private")
     return demo
