@@ -212,10 +212,16 @@ class Discriminator(nn.Module):
         init_weights(self)
 
     def forward(self, condition: torch.Tensor | None, image: torch.Tensor) -> torch.Tensor:
+        return self.features(condition, image)[-1]
+
+    def features(self, condition: torch.Tensor | None, image: torch.Tensor) -> list[torch.Tensor]:
+        """Every layer's output, the logits last (feature matching compares the others)."""
         x = torch.cat([condition, image], dim=1) if self.cfg.conditional else image
+        feats = []
         for i in range(1, self.num_layers + 1):
             x = getattr(self, f"layer{i}")(x)
-        return self.out(x)
+            feats.append(x)
+        return feats + [self.out(x)]
 
 
 def receptive_field(disc: Discriminator) -> int:

@@ -6,14 +6,18 @@ import shlex
 import sys
 from pathlib import Path
 
+from hed_edges.build import NothingBuiltError
 from models.checkpoint import MissingWeightsError
+from models.cli import (Parser, device, existing_dir, model_dir, non_negative_float, non_negative_int,
+                        positive_float, positive_int)
 
-from .checkpoint import checkpoint_model
+from .checkpoint import CheckpointError, checkpoint_model
 from .config import OBJECTIVES, PRESETS, TrainConfig, make_config
 from .data import DataError
+from .diffaugment import policy_arg
 from .fetch import BASE_URL, FETCHED, OFFICIAL, URL_ENV, FetchError, fetch, sha256_arg
 from .recipes import RECIPES, StageError, ship
-from .trainer import RunExistsError, ScheduleError, run_training
+from .trainer import RunConfigError, RunExistsError, RunWriteError, ScheduleError, run_training
 
 
 def add_train_args(p: argparse.ArgumentParser) -> None:
@@ -25,32 +29,47 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--objective", choices=OBJECTIVES, default="l1+cgan", help="loss ablation (paper Table 1)")
     p.add_argument("--arch", choices=("unet", "encoder_decoder"), default="unet")
     p.add_argument("--patch", type=int, choices=(1, 16, 70, 286), default=70, help="PatchGAN receptive field")
-    p.add_argument("--ngf", type=int, help="generator width (overrides the preset)")
-    p.add_argument("--ndf", type=int, help="discriminator width (overrides the preset)")
+    p.add_argument("--ngf", type=positive_int, help="generator width (overrides the preset)")
+    p.add_argument("--ndf", type=positive_int, help="discriminator width (overrides the preset)")
     p.add_argument("--norm", choices=("batch", "instance"), default="batch")
     p.add_argument("--input-kind", choices=("edges", "labels", "sketch", "image"), default="edges")
     p.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB",
                    help="AtoB: the left half of each pair is the input")
-    p.add_argument("--epochs", type=int, help="passes over the training pairs (default 200; on --resume, extends the run)")
-    p.add_argument("--decay-epochs", type=int,
+    p.add_argument("--epochs", type=positive_int, help="passes over the training pairs (default 200; on --resume, extends the run)")
+    p.add_argument("--decay-epochs", type=non_negative_int,
                    help="linear LR decay to 0 over the last N epochs (default: half the run, as the reference code; "
                         "on --resume, re-schedules the run)")
-    p.add_argument("--max-steps", type=int, help="stop after this many steps in all (on --resume, extends the run)")
-    p.add_argument("--batch-size", type=int, default=1)
-    p.add_argument("--lr", type=float, default=2e-4)
-    p.add_argument("--lambda-l1", type=float, default=100.0)
+    p.add_argument("--max-steps", type=non_negative_int,
+                   help="stop after this many steps in all (on --resume, extends the run; 0 = all epochs)")
+    p.add_argument("--batch-size", type=positive_int, default=1)
+    p.add_argument("--lr", type=positive_float, default=2e-4)
+    p.add_argument("--lambda-l1", type=non_negative_float, default=100.0)
     p.add_argument("--no-jitter", action="store_true", help="no resize-286/crop-256 jitter")
     p.add_argument("--no-flip", action="store_true", help="no mirroring")
-    p.add_argument("--init-from", metavar="MODEL_DIR", default="",
+    p.add_argument("--hints", type=non_negative_int, default=0, metavar="N",
+                   help="colour hints: train with up to N hint dots/strokes sampled from each photo (none half the "
+                        "time); the model then takes a colour layer in the studio. 0 (default, the paper): no hints")
+    p.add_argument("--stroke-aug", action="store_true",
+                   help="redraw the input lines 1-6 px thick with wobble and gaps, so drawn strokes work "
+                        "(edges/sketch inputs)")
+    p.add_argument("--upsample", choices=("deconv", "resize", "subpixel"),
+                   help="decoder upsampling: deconv (default, the paper), resize (nearest x2 + 3x3 conv) or subpixel "
+                        "(PixelShuffle, ICNR init); the last two leave no checkerboard")
+    p.add_argument("--diffaugment", type=policy_arg, default="", metavar="POLICY",
+                   help="DiffAugment D's inputs for small sets: any of color,translation,cutout (comma-separated); "
+                        "geometry is shared by condition and image, colour changes the image only. Default: off")
+    p.add_argument("--feature-matching", type=non_negative_float, default=0.0, metavar="W",
+                   help="add W x L1 between D's features of real and fake to G's loss (default 0: off)")
+    p.add_argument("--init-from", metavar="MODEL_DIR", type=model_dir, default="",
                    help="fine-tune: start the generator from this model folder (e.g. assets/models/edges2cats)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--no-bf16", action="store_true", help="CUDA: train in float32 instead of bf16 autocast")
     p.add_argument("--compile", action="store_true", help="torch.compile the networks")
-    p.add_argument("--save-every", type=int, default=500)
-    p.add_argument("--keep-every", type=int, default=5000)
-    p.add_argument("--sample-every", type=int, default=500)
-    p.add_argument("--log-every", type=int, default=50)
+    p.add_argument("--save-every", type=positive_int, default=500)
+    p.add_argument("--keep-every", type=non_negative_int, default=5000, help="0: keep no checkpoint but the latest")
+    p.add_argument("--sample-every", type=positive_int, default=500)
+    p.add_argument("--log-every", type=positive_int, default=50)
 
 
 def config_from_args(args: argparse.Namespace, data: str) -> TrainConfig:
@@ -64,34 +83,39 @@ def config_from_args(args: argparse.Namespace, data: str) -> TrainConfig:
         batch_size=args.batch_size, lr=args.lr, lambda_l1=args.lambda_l1, seed=args.seed,
         device=args.device, bf16=not args.no_bf16, compile=args.compile, save_every=args.save_every,
         keep_every=args.keep_every, sample_every=args.sample_every, log_every=args.log_every,
-        init_from=args.init_from, command="python -m training " + shlex.join(sys.argv[1:]),
+        init_from=args.init_from, hints=args.hints, stroke_aug=args.stroke_aug, upsample=args.upsample,
+        diffaugment=args.diffaugment, feature_matching=args.feature_matching,
+        command="python -m training " + shlex.join(sys.argv[1:]),
     )
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    parser = Parser(prog="python -m training", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train a pix2pix model on aligned A|B pairs")
-    train.add_argument("--data", required=True, help="folder with train/ (and val/) of A|B pair images")
+    train.add_argument("--data", required=True, type=existing_dir, help="folder with train/ (and val/) of A|B pair images")
     train.add_argument("--resume", action="store_true", help="continue runs/NAME from its latest checkpoint")
     add_train_args(train)
 
     ev = sub.add_parser("evaluate", help="metrics and per-image outputs of a model on a split")
-    ev.add_argument("--model", required=True,
+    ev.add_argument("--model", required=True, type=existing_dir,
                     help="model folder (model.safetensors + config.json), or a run folder with --step")
-    ev.add_argument("--step", type=int, help="evaluate this kept checkpoint of the run folder given as --model")
-    ev.add_argument("--data", required=True, help="dataset folder (uses its val/ split) or a folder of pairs")
+    ev.add_argument("--step", type=non_negative_int, help="evaluate this kept checkpoint of the run folder given as --model")
+    ev.add_argument("--data", required=True, type=existing_dir, help="dataset folder (uses its val/ split) or a folder of pairs")
     ev.add_argument("--split", default="val")
     ev.add_argument("--out", help="where to write outputs and metrics.json (default: MODEL/eval_SPLIT)")
     ev.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB")
-    ev.add_argument("--limit", type=int, default=0, help="evaluate the first N pairs only")
+    ev.add_argument("--limit", type=non_negative_int, default=0, help="evaluate the first N pairs only")
     ev.add_argument("--no-structure", action="store_true", help="skip the edge-structure metric (needs HED)")
-    ev.add_argument("--device", default="cpu")
-    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--device", type=device, default="cpu")
+    ev.add_argument("--seed", type=non_negative_int, default=0)
+    ev.add_argument("--stroke-width", type=positive_int, default=1, metavar="PX",
+                    help="redraw the input lines PX wide (structure still scored against the 1-px lines): do drawn "
+                         "strokes leave seams? (default out: MODEL/eval_SPLIT_strokePX)")
 
     re = sub.add_parser("retrain", help="photos folder -> edge dataset -> trained model in the app")
-    re.add_argument("photos", help="a folder of your photos (nested folders and mixed formats are fine)")
+    re.add_argument("photos", type=existing_dir, help="a folder of your photos (nested folders and mixed formats are fine)")
     re.add_argument("--detector", choices=("auto", "hed", "canny"), default="auto")
     re.add_argument("--datasets", default="data", help="where the built edge dataset goes (default: data)")
     add_train_args(re)
@@ -102,18 +126,18 @@ def main(argv: list[str] | None = None) -> None:
     sh.add_argument("--shared", default="../shared/datasets", help="the raw datasets (default: ../shared/datasets)")
     sh.add_argument("--datasets", default="data", help="where prepared pairs go (default: data)")
     sh.add_argument("--runs", default="runs")
-    sh.add_argument("--device", default="auto")
-    sh.add_argument("--epochs", type=int, help="override the recipe's epochs (also extends a resumed run)")
-    sh.add_argument("--decay-epochs", type=int,
+    sh.add_argument("--device", type=device, default="auto")
+    sh.add_argument("--epochs", type=positive_int, help="override the recipe's epochs (also extends a resumed run)")
+    sh.add_argument("--decay-epochs", type=non_negative_int,
                     help="override the recipe's LR decay epochs (also re-schedules a resumed run)")
     sh.add_argument("--preset", choices=sorted(PRESETS), default="compact")
-    sh.add_argument("--batch-size", type=int, default=1)
-    sh.add_argument("--init-from", metavar="MODEL_DIR", default="",
+    sh.add_argument("--batch-size", type=positive_int, default=1)
+    sh.add_argument("--init-from", metavar="MODEL_DIR", type=model_dir, default="",
                     help="start a new run from this model's generator (e.g. the shipped one) instead of from scratch")
     sh.add_argument("--stages", default="prepare,train,evaluate,export",
                     help="comma-separated subset of prepare,train,evaluate,export; `card` alone re-renders the "
                     "shipped card, `rescore` re-measures the shipped model and re-renders its card")
-    sh.add_argument("--eval-limit", type=int, default=0, help="evaluate on the first N val pairs only (0 = all)")
+    sh.add_argument("--eval-limit", type=non_negative_int, default=0, help="evaluate on the first N val pairs only (0 = all)")
     sh.add_argument("--fetched", default=FETCHED,
                     help=f"where `fetch` put the official sets, used when --shared has no NAME (default: {FETCHED})")
 
@@ -127,8 +151,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         dispatch(args)
-    except (RunExistsError, ScheduleError, DataError, MissingWeightsError, StageError, FetchError) as e:
+    except (RunWriteError, FetchError) as e:  # the machine or the network, not the values given
         sys.exit(f"error: {e}")
+    except (RunExistsError, ScheduleError, DataError, MissingWeightsError, StageError, RunConfigError,
+            CheckpointError, NothingBuiltError) as e:
+        parser.exit(2, f"error: {e}\n")
 
 
 def dispatch(args: argparse.Namespace) -> None:
@@ -141,9 +168,11 @@ def dispatch(args: argparse.Namespace) -> None:
         model = Path(args.model)
         if args.step is not None:
             model = checkpoint_model(model, args.step, model / "checkpoints" / f"step_{args.step:08d}" / "model")
-        out = Path(args.out) if args.out else model / f"eval_{args.split}"
+        stroke = f"_stroke{args.stroke_width}" if args.stroke_width > 1 else ""
+        out = Path(args.out) if args.out else model / f"eval_{args.split}{stroke}"
         metrics = evaluate(model, args.data, out, split=args.split, direction=args.direction,
-                           limit=args.limit, structure=not args.no_structure, device=args.device, seed=args.seed)
+                           limit=args.limit, structure=not args.no_structure, device=args.device, seed=args.seed,
+                           stroke_width=args.stroke_width)
         print(f"metrics: {out / 'metrics.json'}")
         for k, v in metrics["summary"].items():
             print(f"  {k}: {v:.4f}" if isinstance(v, float) else f"  {k}: {v}")

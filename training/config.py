@@ -30,6 +30,11 @@ class DataConfig:
     jitter: bool = True
     flip: bool = True
     val_split: str = "val"
+    # Issue 11. `hints`: up to this many colour hints drawn from each target photo (none half the
+    # time); > 0 gives the generator hint channels, 0 is the paper. `stroke_aug`: line inputs
+    # redrawn 1-6 px thick with wobble and gaps, so drawn strokes are in distribution.
+    hints: int = 0
+    stroke_aug: bool = False
 
 
 @dataclass
@@ -41,6 +46,10 @@ class TrainConfig(JsonConfig):
     data: DataConfig = field(default_factory=DataConfig)
     objective: Objective = "l1+cgan"
     lambda_l1: float = 100.0
+    # For small sets (issue 11): DiffAugment on everything D sees ("" = off, the paper; any of
+    # "color,translation,cutout"), and the weight of feature matching on D's layers (0 = off).
+    diffaugment: str = ""
+    feature_matching: float = 0.0
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
@@ -87,6 +96,8 @@ def make_config(
     num_downs: int = 8,
     init_from: str = "",
     upsample: str | None = None,
+    hints: int = 0,
+    stroke_aug: bool = False,
     **overrides: Any,
 ) -> TrainConfig:
     """One place that turns flags into a consistent TrainConfig (presets, ablations, widths).
@@ -102,6 +113,13 @@ def make_config(
         gen, num_downs = dataclasses.replace(source.generator), source.generator.num_downs
         preset = preset or source.training.get("preset")
     preset = preset or "paper"
+    if hints < 0:
+        raise ValueError(f"--hints {hints}: the most hints per pair must be 0 (no hint channels) or more")
+    if init_from and gen.hints and not hints:
+        raise ValueError(f"--init-from {init_from} takes colour hints: pass --hints N (N > 0)")
+    gen.hints = hints > 0
+    if stroke_aug and input_kind not in ("edges", "sketch"):
+        raise ValueError(f"--stroke-aug redraws lines: it needs --input-kind edges or sketch, not {input_kind}")
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     if preset not in PRESETS:
@@ -116,7 +134,7 @@ def make_config(
     )
     data_fields = {f.name for f in dataclasses.fields(DataConfig)}
     data_over = {k: overrides.pop(k) for k in list(overrides) if k in data_fields}
-    data_cfg = DataConfig(root=data, **data_over)
+    data_cfg = DataConfig(root=data, hints=hints, stroke_aug=stroke_aug, **data_over)
     if data_cfg.crop_size % 2**num_downs:
         raise ValueError(
             f"crop size {data_cfg.crop_size} must be a multiple of 2**num_downs = {2**num_downs} "

@@ -18,8 +18,16 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> 
     return 0.5 * (real + fake), {"D_real": real.item(), "D_fake": fake.item()}
 
 
+def feature_matching_loss(fake_feats: list[torch.Tensor], real_feats: list[torch.Tensor]) -> torch.Tensor:
+    """Mean over D's layers of the L1 between its features of fake and real (pix2pixHD, Wang et al.
+    2018): a denser signal than the logits alone, so G matches real statistics at every scale."""
+    losses = [F.l1_loss(f.float(), r.detach().float()) for f, r in zip(fake_feats, real_feats)]
+    return torch.stack(losses).mean()
+
+
 def generator_loss(
-    fake_logits: torch.Tensor | None, fake: torch.Tensor, target: torch.Tensor, lambda_l1: float, use_l1: bool
+    fake_logits: torch.Tensor | None, fake: torch.Tensor, target: torch.Tensor, lambda_l1: float, use_l1: bool,
+    feature_matching: torch.Tensor | None = None, lambda_fm: float = 0.0,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Non-saturating: G maximises log D(x, G(x)) instead of minimising log(1 - D)."""
     terms: dict[str, float] = {}
@@ -28,6 +36,9 @@ def generator_loss(
         adv = gan_loss(fake_logits, True)
         total = total + adv
         terms["G_gan"] = adv.item()
+    if feature_matching is not None:
+        total = total + lambda_fm * feature_matching
+        terms["G_fm"] = feature_matching.item()
     l1 = F.l1_loss(fake.float(), target.float())
     terms["G_l1"] = l1.item()  # logged for every objective, as a comparable number
     if use_l1:

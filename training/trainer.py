@@ -1,6 +1,7 @@
 """The training loop: one run folder, resumable to the step, CPU or CUDA (DDP via torchrun)."""
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import math
@@ -18,13 +19,16 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from models.checkpoint import atomic_write_bytes, load_generator, remove_temps, save_model
+from models.config import HINT_CHANNELS
 from models.networks import Discriminator, Generator
 from models.translator import to_image
 
 from .checkpoint import remove_interrupted, resume_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import DataError, PairDataset, epoch_order, step_generator
-from .losses import discriminator_loss, generator_loss
+from .hints import sample_hints
+from .diffaugment import Augment, augment_generator, parse_policy
+from .losses import discriminator_loss, feature_matching_loss, generator_loss
 from .report import plot_losses, sample_grid
 
 
@@ -43,6 +47,9 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, run_dir: str | Path, progress: bool = True):
         if cfg.decay_epochs > cfg.epochs:  # before the slow parts: data decoding, process group
             raise ScheduleError(f"--decay-epochs {cfg.decay_epochs} is longer than the run ({cfg.epochs} epochs)")
+        self.augment_policy = parse_policy(cfg.diffaugment)
+        if cfg.feature_matching < 0 or (cfg.feature_matching and not cfg.uses_gan):
+            raise ValueError(f"--feature-matching {cfg.feature_matching}: needs a weight >= 0 and a GAN objective")
         self.cfg = cfg
         self.run_dir = Path(run_dir)
         self.progress = progress
@@ -75,7 +82,7 @@ class Trainer:
         self.memory_format = torch.channels_last if (cuda and cfg.channels_last) else torch.contiguous_format
         self.G = Generator(cfg.model.generator).to(self.device, memory_format=self.memory_format)
         self.D = (
-            Discriminator(cfg.discriminator, cfg.model.generator.in_channels, cfg.model.generator.out_channels)
+            Discriminator(cfg.discriminator, cfg.model.generator.condition_channels, cfg.model.generator.out_channels)
             .to(self.device, memory_format=self.memory_format)
             if cfg.uses_gan else None
         )
@@ -127,7 +134,12 @@ class Trainer:
     # -- one step ---------------------------------------------------------------------------
     def train_step(self, step: int) -> dict[str, float]:
         cfg = self.cfg
-        a, b = self.data.batch(self._indices(step), step_generator(cfg.seed + 7 * self.rank, step))
+        generator = step_generator(cfg.seed + 7 * self.rank, step)
+        a, b = self.data.batch(self._indices(step), generator)
+        if cfg.model.generator.hints:
+            # Drawn after crop and flip, from the same per-step generator: aligned with the target,
+            # and an exact resume sees the same hints. D is conditioned on them too (via `a`).
+            a = torch.cat([a, sample_hints(b, cfg.data.hints, generator)], dim=1)
         a = a.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
         b = b.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
         for opt in self.optimizers.values():
@@ -137,12 +149,18 @@ class Trainer:
         with self.autocast:
             fake = self.G_train(a)
         terms: dict[str, float] = {}
-        fake_logits = None
+        fake_logits = fm = None
         if self.D is not None:
+            # DiffAugment: a fresh draw for each D call, the same one for its condition and image.
+            augment_stream = augment_generator(cfg.seed + 7 * self.rank, step)
+
+            def augment() -> Augment:
+                return Augment.sample(self.augment_policy, b.shape, augment_stream)
+
             self.D.requires_grad_(True)
             with self.autocast:
-                real_logits = self.D_train(condition, b)
-                detached_logits = self.D_train(condition, fake.detach())
+                real_logits = self.D_train(*augment()(condition, b))
+                detached_logits = self.D_train(*augment()(condition, fake.detach()))
             loss_d, d_terms = discriminator_loss(real_logits, detached_logits)
             self.optimizers["D"].zero_grad(set_to_none=True)
             loss_d.backward()
@@ -150,9 +168,15 @@ class Trainer:
             terms.update(d_terms)
             # G's pass through D: D frozen, and outside DDP so no gradient sync is expected.
             self.D.requires_grad_(False)
+            g_augment = augment()  # feature matching compares fake and real under the same draw
             with self.autocast:
-                fake_logits = self.D(condition, fake)
-        loss_g, g_terms = generator_loss(fake_logits, fake, b, cfg.lambda_l1, cfg.uses_l1)
+                fake_feats = self.D.features(*g_augment(condition, fake))
+                fake_logits = fake_feats[-1]
+                if cfg.feature_matching:
+                    with torch.no_grad():
+                        real_feats = self.D.features(*g_augment(condition, b))
+                    fm = feature_matching_loss(fake_feats[:-1], real_feats[:-1])
+        loss_g, g_terms = generator_loss(fake_logits, fake, b, cfg.lambda_l1, cfg.uses_l1, fm, cfg.feature_matching)
         self.optimizers["G"].zero_grad(set_to_none=True)
         loss_g.backward()
         self.optimizers["G"].step()
@@ -162,12 +186,19 @@ class Trainer:
     def init_generator(self) -> None:
         """Start G from the weights of `cfg.init_from` (a model folder with the same architecture)."""
         source, config = load_generator(self.cfg.init_from)
-        if config.generator != self.cfg.model.generator:
+        hints = self.cfg.model.generator.hints
+        if dataclasses.replace(config.generator, hints=hints) != self.cfg.model.generator or config.generator.hints > hints:
             raise ValueError(
                 f"--init-from {self.cfg.init_from}: its generator ({config.generator}) differs from this run's "
                 f"({self.cfg.model.generator}); pass the same --preset/--ngf/--arch"
             )
-        self.G.load_state_dict(source.state_dict())
+        state = source.state_dict()
+        if hints and not config.generator.hints:
+            # A lines-only model learns hints: zero weights on the new hint channels start it at
+            # exactly its old output, and their gradients are not zero, so it learns to use them.
+            w = state["enc1.conv.weight"]
+            state["enc1.conv.weight"] = torch.cat([w, w.new_zeros(w.shape[0], HINT_CHANNELS, *w.shape[2:])], dim=1)
+        self.G.load_state_dict(state)
         self.cfg.init_history = dict(config.training)
 
     # -- run folder -------------------------------------------------------------------------
@@ -250,8 +281,10 @@ class Trainer:
         if not self.is_main:
             return
         a, b = self.samples
+        # A hint model's samples show it working from lines alone (evaluate shows hinted outputs).
+        x = torch.cat([a, a.new_zeros(a.shape[0], HINT_CHANNELS, *a.shape[2:])], 1) if self.cfg.model.generator.hints else a
         with torch.no_grad(), self.autocast:
-            fake = self.G(a.to(self.device))
+            fake = self.G(x.to(self.device))
         grid = sample_grid(a, fake.float().cpu(), b)
         path = self.run_dir / "samples" / f"step_{self.step:08d}.jpg"
         path.parent.mkdir(parents=True, exist_ok=True)
