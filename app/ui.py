@@ -42,7 +42,7 @@ def page_errors(action: str):
                 return fn(*args, **kwargs)
             except gr.Error:
                 raise
-            except (models.BadImageError, models.MissingWeightsError) as e:
+            except (models.BadImageError, models.ModelError) as e:
                 raise gr.Error(str(e), print_exception=False) from e
             except Exception as e:
                 log.exception("%s failed", action)
@@ -80,7 +80,7 @@ def build(registry: Registry) -> gr.Blocks:
         """Whether the model takes colour hints (a model whose weights are missing does not)."""
         try:
             return bool(getattr(translator(key), "accepts_hints", False))
-        except (gr.Error, models.MissingWeightsError):
+        except (gr.Error, models.ModelError):
             return False
 
     def value(key, image, hints=None) -> dict:

@@ -1,6 +1,10 @@
 """The studio's handlers, called directly (no server): drawing -> photo, uploads, rectangles, examples."""
 from __future__ import annotations
 
+import base64
+import io
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -15,10 +19,14 @@ def registry(tiny_models):
     return Registry([tiny_models])
 
 
-def drawing(size=(512, 512)) -> dict:
+def drawing(size=(512, 512), kind="edges", hints=None) -> dict:
     image = Image.new("RGB", size, "white")
     ImageDraw.Draw(image).line([(40, 40), (400, 300), (100, 450)], fill="black", width=4)
-    return handlers.editor_value(image)
+    return handlers.canvas_value(image, kind, hints=hints)
+
+
+def decoded(url: str) -> Image.Image:
+    return Image.open(io.BytesIO(base64.b64decode(url.partition(",")[2])))
 
 
 def test_registry_lists_models_with_cards(registry, tiny_models):
@@ -37,19 +45,25 @@ def test_registry_runs_folder_named_by_run(tmp_path, tiny_models):
     assert "yours" in reg.entries["my-cats"].label
 
 
+def test_canvas_value_round_trips_a_png():
+    image = Image.new("RGB", (512, 256), (1, 2, 3))
+    value = handlers.canvas_value(image, "labels", brush=True, model="facades")
+    assert value["kind"] == "labels" and value["brush"] and value["hints"] is None
+    assert value["image"].startswith("data:image/png;base64,")
+    assert np.array_equal(np.asarray(decoded(value["image"])), np.asarray(image))
+
+
 def test_translate_keeps_aspect_and_size(registry):
     t = registry.get("edges2cats")
-    model_in, photo = handlers.translate(t, drawing((512, 256)), seed=0, size=256)
+    photo = handlers.translate(t, drawing((512, 256)), seed=0, size=256)
     assert photo.mode == "RGB" and photo.size == (256, 128)
-    assert model_in.size == (512, 256)
-    _, big = handlers.translate(t, drawing(), seed=0, size=512)
-    assert big.size == (512, 512)
+    assert handlers.translate(t, drawing(), seed=0, size=512).size == (512, 512)
 
 
 def test_same_seed_same_photo_and_variations_differ(registry):
     t = registry.get("edges2cats")
-    a = handlers.translate(t, drawing(), 3, 256)[1]
-    b = handlers.translate(t, drawing(), 3, 256)[1]
+    a = handlers.translate(t, drawing(), 3, 256)
+    b = handlers.translate(t, drawing(), 3, 256)
     assert np.array_equal(np.asarray(a), np.asarray(b))
     shots = handlers.variations(t, drawing(), 3, 256, count=3)
     assert [c for _, c in shots] == ["seed 4", "seed 5", "seed 6"]
@@ -57,23 +71,67 @@ def test_same_seed_same_photo_and_variations_differ(registry):
     assert np.abs(arrays[0] - arrays[1]).max() > 0
 
 
-def test_strokes_in_layers_are_composited(registry):
-    layer = Image.new("RGBA", (512, 512), (0, 0, 0, 0))
-    ImageDraw.Draw(layer).line([(0, 0), (511, 511)], fill=(0, 0, 0, 255), width=6)
-    value = {"background": Image.new("RGB", (512, 512), "white"), "layers": [layer], "composite": None}
-    image = handlers.model_input(value, "edges")
-    assert image.getpixel((256, 256)) == (0, 0, 0) and image.getpixel((500, 10)) == (255, 255, 255)
-
-
-def test_empty_canvas_is_a_clear_error(registry):
+@pytest.mark.parametrize("value", [None, {}, {"image": ""}, "not a dict"])
+def test_empty_canvas_is_a_clear_error(registry, value):
     with pytest.raises(models.BadImageError, match="canvas is empty"):
-        handlers.translate(registry.get("edges2cats"), None, 0, 256)
+        handlers.translate(registry.get("edges2cats"), value, 0, 256)
 
 
-def test_labels_snap_to_palette():
-    image = Image.new("RGB", (8, 8), (10, 90, 250))  # near 'window'
-    snapped = handlers.model_input(handlers.editor_value(image), "labels")
-    assert snapped.getpixel((0, 0)) == handlers.PALETTE[2]
+def test_bad_data_urls_are_clear_errors(registry):
+    t = registry.get("edges2cats")
+    for url, message in (("data:image/png,rawbytes", "base64 data URL"),
+                         ("data:image/png;base64,@@@", "not valid base64"),
+                         ("data:image/png;base64,AAAA", "not a readable image")):
+        with pytest.raises(models.BadImageError, match=message):
+            handlers.translate(t, {"image": url}, 0, 256)
+
+
+def test_huge_drawing_refused_before_decoding(registry):
+    """A 12000x12000 PNG is ~150 KB on disk; the header check refuses it without decoding."""
+    big = Image.new("1", (12000, 12000), 1)
+    with pytest.raises(models.BadImageError, match="too large"):
+        handlers.translate(registry.get("facades"), handlers.canvas_value(big, "labels"), 0, 256)
+
+
+def test_drawings_are_brought_to_canvas_size_first():
+    image, hints = handlers.drawing(drawing((2048, 1024)), "edges")
+    assert image.size == (512, 256) and hints is None
+
+
+def test_labels_snap_at_model_size():
+    image = Image.new("RGB", (512, 512), (10, 90, 250))  # near 'window'
+    snapped, _ = handlers.model_input(handlers.canvas_value(image, "labels"), "labels", 256)
+    assert snapped.size == (256, 256) and snapped.getpixel((0, 0)) == handlers.PALETTE[2]
+
+
+class HintTranslator:
+    """Stands in for a model that takes colour hints (`accepts_hints`, `hints=` keyword)."""
+
+    accepts_hints = True
+    config = SimpleNamespace(input_kind="edges")
+
+    def __call__(self, image, hints=None, seed=0, size=256):
+        self.seen = (image, hints)
+        return Image.new("RGB", (size, size), hints.getpixel((5, 5))[:3] if hints else (0, 0, 0))
+
+
+def hint_layer(size=(512, 512), colour=(200, 30, 40, 255)) -> str:
+    layer = Image.new("RGBA", size, (0, 0, 0, 0))
+    ImageDraw.Draw(layer).rectangle((0, 0, 60, 60), fill=colour)
+    return handlers.data_url(layer)
+
+
+def test_colour_hints_reach_models_that_take_them(registry):
+    fake = HintTranslator()
+    photo = handlers.translate(fake, drawing((1024, 512), hints=hint_layer((1024, 512))), 0, 256)
+    image, hints = fake.seen
+    assert hints.mode == "RGBA" and hints.size == image.size == (512, 256)
+    assert photo.getpixel((0, 0)) == (200, 30, 40)
+    handlers.translate(fake, drawing(hints=hint_layer(colour=(0, 0, 0, 0))), 0, 256)
+    assert fake.seen[1] is None  # an empty hint layer is no hint
+    # A model without hints simply ignores them.
+    plain = handlers.translate(registry.get("edges2cats"), drawing(hints=hint_layer()), 0, 256)
+    assert plain.size == (256, 256)
 
 
 @pytest.mark.parametrize("mode", ["L", "RGBA", "P", "I;16", "1"])
@@ -83,15 +141,15 @@ def test_upload_map_any_mode_and_size(tmp_path, mode):
     image = image.convert("I;16") if mode == "I;16" else image.convert(mode)
     path = tmp_path / "map.png"
     image.save(path)
-    value = handlers.load_map(path, "edges")
-    assert value["background"].mode == "RGB" and value["background"].size == (512, 205)
+    loaded = handlers.load_map(path, "edges")
+    assert loaded.mode == "RGB" and loaded.size == (512, 205)
 
 
 def test_upload_label_map_stays_categorical(tmp_path):
     image = examples.facade().resize((333, 333), Image.BILINEAR)  # blended colours on purpose
     image.save(tmp_path / "labels.png")
-    bg = handlers.load_map(tmp_path / "labels.png", "labels")["background"]
-    assert {c for _, c in bg.getcolors(4096)} <= set(handlers.PALETTE)
+    loaded = handlers.load_map(tmp_path / "labels.png", "labels")
+    assert {c for _, c in loaded.getcolors(4096)} <= set(handlers.PALETTE)
 
 
 def test_unreadable_and_huge_uploads_are_clear_errors(tmp_path):
@@ -103,36 +161,36 @@ def test_unreadable_and_huge_uploads_are_clear_errors(tmp_path):
         handlers.load_map(tmp_path / "wide.png", "edges")
     with pytest.raises(models.BadImageError, match="too large"):
         handlers.photo_to_edges(tmp_path / "wide.png")
+    with pytest.raises(models.BadImageError, match="no image"):
+        handlers.load_map(None, "edges")
 
 
-def test_photo_to_edges_puts_edges_in_editor(tmp_path, monkeypatch):
+def test_photo_to_edges_gives_a_canvas_sized_drawing(tmp_path, monkeypatch):
     import hed_edges
 
     calls = {}
 
     def fake_extract(image, size=256, detector="auto", device="cpu"):
-        calls["size"] = size
+        calls["size"], calls["seen"] = size, image.size
         return Image.new("L", (size, size // 2), 255)
 
     monkeypatch.setattr(hed_edges, "extract_edges", fake_extract)
-    Image.new("RGB", (640, 320), (120, 80, 40)).save(tmp_path / "photo.jpg")
-    value = handlers.photo_to_edges(tmp_path / "photo.jpg")
-    assert calls["size"] == handlers.CANVAS
-    assert value["background"].mode == "RGB" and value["layers"] == []
+    Image.new("RGB", (4000, 2000), (120, 80, 40)).save(tmp_path / "photo.jpg")
+    edges = handlers.photo_to_edges(tmp_path / "photo.jpg")
+    assert calls["size"] == handlers.CANVAS and max(calls["seen"]) <= 2 * handlers.CANVAS
+    assert edges.mode == "RGB" and edges.size == (512, 256)
 
 
-def test_rectangles_fill_stroke_boxes_in_label_colours():
-    window = handlers.PALETTE[2]
-    layer = Image.new("RGBA", (512, 512), (0, 0, 0, 0))
-    d = ImageDraw.Draw(layer)
-    d.line([(100, 100), (200, 100), (200, 180), (100, 180), (100, 100)], fill=window + (255,), width=5)
-    big = handlers.PALETTE[1]  # a facade box drawn after, larger: goes underneath
-    d.line([(50, 50), (300, 50), (300, 300)], fill=big + (255,), width=5)
-    value = {"background": handlers.blank("labels")["background"], "layers": [layer], "composite": None}
-    out = handlers.rectangles(value, "labels")["background"]
+def test_rectangles_fill_painted_regions_in_label_colours():
+    window, facade, background = handlers.PALETTE[2], handlers.PALETTE[1], handlers.PALETTE[0]
+    image = Image.new("RGB", (512, 512), background)
+    d = ImageDraw.Draw(image)
+    d.line([(50, 50), (300, 50), (300, 300)], fill=facade, width=5)  # a facade corner: box underneath
+    d.line([(100, 100), (200, 100), (200, 180), (100, 180), (100, 100)], fill=window, width=5)
+    out = handlers.rectangles(handlers.canvas_value(image, "labels"))
     assert out.getpixel((150, 140)) == window  # inside the window outline: filled
-    assert out.getpixel((250, 250)) == big
-    assert out.getpixel((400, 400)) == handlers.PALETTE[0]
+    assert out.getpixel((250, 250)) == facade
+    assert out.getpixel((400, 400)) == background
 
 
 def test_examples_match_committed_pngs():
@@ -142,7 +200,9 @@ def test_examples_match_committed_pngs():
     assert examples.example_for("my-run", "labels").getpixel((0, 0)) == handlers.PALETTE[0]
 
 
-def test_save_png_is_content_addressed(tmp_path):
-    img = Image.new("RGB", (4, 4), "red")
-    assert handlers.save_png(img, tmp_path, "photo") == handlers.save_png(img.copy(), tmp_path, "photo")
-    assert len(list(tmp_path.iterdir())) == 1
+def test_save_drawing_is_content_addressed(tmp_path):
+    value = drawing()
+    path = handlers.save_drawing(value, tmp_path)
+    assert path == handlers.save_drawing(dict(value), tmp_path) and len(list(tmp_path.iterdir())) == 1
+    assert Image.open(path).size == (512, 512)
+    assert handlers.save_drawing({"image": "data:image/jpeg;base64,AAAA"}, tmp_path) is None
