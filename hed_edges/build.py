@@ -24,6 +24,10 @@ from .postprocess import to_image
 MANIFEST_EVERY = 50  # results between manifest rewrites: bounds what a crash loses from the skip report
 
 
+class NothingBuiltError(ValueError):
+    """A build that leaves no pair at all (no photos, or every one skipped): a dataset nobody can train on."""
+
+
 @dataclass(frozen=True)
 class Job:
     rel: str  # path relative to the photo folder, '/'-separated: the split and the name derive from it
@@ -139,6 +143,10 @@ def build_dataset(photos_dir: str | Path, out_dir: str | Path, size: int = 256,
     remove_stale_temps(out_dir)
 
     jobs = plan(photos_dir, out_dir, ratios, fmt)
+    if not jobs:
+        raise NothingBuiltError(
+            f"{photos_dir}: no photos found ({', '.join(sorted(IMAGE_SUFFIXES))}, nested folders included)"
+        )
     todo = [job for job in jobs if not job.out.exists()]
     already_done = len(jobs) - len(todo)
     if limit is not None:
@@ -181,4 +189,10 @@ def build_dataset(photos_dir: str | Path, out_dir: str | Path, size: int = 256,
         complete = all(job.out.exists() or job.rel in skipped for job in jobs)
     finally:
         data = manifest(complete)
+    if not sum(data["counts"].values()):
+        first = data["skipped"][0]["reason"] if data["skipped"] else "none was written"
+        raise NothingBuiltError(
+            f"{out_dir}: no pairs made from {len(jobs)} photos, all skipped (first: {first}); "
+            f"see {out_dir / MANIFEST}"
+        )
     return data
