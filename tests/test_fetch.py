@@ -70,7 +70,7 @@ def server():
             self.wfile.write(payload)
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
     yield state
@@ -193,12 +193,18 @@ def test_size_and_sha256_mismatch_keep_nothing_as_complete(server, tmp_path, cap
     assert list(out.iterdir()) == []
 
 
-def test_network_failure_is_one_clear_line(tmp_path):
+def test_network_failure_missing_file_and_foreign_tarball_are_one_clear_line(server, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
     with pytest.raises(SystemExit, match="^error: http://127.0.0.1:.*run the command again$"):
         main(["fetch", "maps", "--out", str(tmp_path), "--url", f"http://127.0.0.1:{port}"])
+    with pytest.raises(FetchError, match="maps.tar.gz: HTTP 404"):
+        fetch("maps", tmp_path, url=server.url, progress=False)
+    server.files["/maps.tar.gz"] = make_tarball({"photos/1.jpg": b"x"})
+    with pytest.raises(FetchError, match="no maps/train/ folder inside; not a pix2pix dataset"):
+        fetch("maps", tmp_path, url=server.url, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["maps.tar.gz"]
 
 
 def link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tarfile.TarInfo:
