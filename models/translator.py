@@ -9,7 +9,8 @@ import torch
 from PIL import Image
 
 from .checkpoint import load_generator, read_card
-from .config import ModelConfig
+from .config import HINT_CHANNELS, ModelConfig
+from .hints import hint_tensor
 from .images import to_rgb
 from .networks import Generator
 
@@ -45,6 +46,11 @@ class Translator:
     def name(self) -> str:
         return self.config.name
 
+    @property
+    def accepts_hints(self) -> bool:
+        """Whether this model takes colour hints (`hints=` in a call); without them it works from lines alone."""
+        return self.config.generator.hints
+
     def prepare(self, image: Image.Image, size: int) -> tuple[Image.Image, tuple[int, int, int, int]]:
         """Pad to a square with the model's pad colour, then resize to `size`.
 
@@ -64,16 +70,26 @@ class Translator:
         return square, box
 
     @torch.inference_mode()
-    def __call__(self, image: Image.Image, seed: int | None = None, size: int = 256) -> Image.Image:
+    def __call__(self, image: Image.Image, hints: Image.Image | None = None, seed: int | None = None,
+                 size: int = 256) -> Image.Image:
         """Translate `image`; the result keeps its aspect ratio with its long side = `size`.
 
+        `hints` (hint models only): an RGBA layer over `image` (any size; it is stretched to the
+        image) whose pixels with alpha > 0 ask for their RGB colour there.
         `seed` fixes the dropout noise (same seed, same picture); None draws fresh noise.
         """
         multiple = self.generator.multiple
         if size < multiple or size % multiple:
             raise ValueError(f"size must be a positive multiple of {multiple}, got {size}")
+        if hints is not None and not self.accepts_hints:
+            raise ValueError(f"model {self.name} takes no colour hints (its accepts_hints is False)")
         square, box = self.prepare(image, size)
-        x = to_tensor(square).to(self.device)
+        x = to_tensor(square)
+        if self.accepts_hints:
+            # No hint layer = all-zero hint channels: the model was trained to work from lines alone.
+            h = hint_tensor(hints, box, size) if hints is not None else torch.zeros(1, HINT_CHANNELS, size, size)
+            x = torch.cat([x, h], dim=1)
+        x = x.to(self.device)
         with self._lock:
             with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
                 if seed is not None:

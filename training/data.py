@@ -15,6 +15,7 @@ from tqdm import tqdm
 from models.images import BadImageError, open_image, to_rgb
 
 from .config import DataConfig
+from .strokes import augment_strokes
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
@@ -59,6 +60,7 @@ class PairDataset:
             raise DataError(f"no images found in {folder} (expected A|B pairs: .jpg/.png, twice as wide as high)")
         self.cfg = cfg
         self.train = train
+        self.nearest_input = nearest_input
         self.folder = folder
         size = cfg.load_size if (train and cfg.jitter) else cfg.crop_size
         inputs, targets = [], []
@@ -73,10 +75,12 @@ class PairDataset:
         return len(self.files)
 
     def batch(self, indices: list[int], generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Float tensors in [-1, 1]; random crop + mirror when training with jitter."""
+        """Float tensors in [-1, 1]; random crop + mirror when training with jitter, then the
+        stroke augmentation of line inputs when asked for (never of label maps)."""
         a = self.inputs[indices]
         b = self.targets[indices]
-        if self.train and (self.cfg.jitter or self.cfg.flip):
+        strokes = self.cfg.stroke_aug and not self.nearest_input
+        if self.train and (self.cfg.jitter or self.cfg.flip or strokes):
             crop = self.cfg.crop_size
             a_out, b_out = [], []
             for i in range(len(indices)):
@@ -87,6 +91,8 @@ class PairDataset:
                     ai, bi = ai[:, y:y + crop, x:x + crop], bi[:, y:y + crop, x:x + crop]
                 if self.cfg.flip and torch.rand((), generator=generator).item() < 0.5:
                     ai, bi = ai.flip(-1), bi.flip(-1)
+                if strokes:
+                    ai = augment_strokes(ai, generator)
                 a_out.append(ai)
                 b_out.append(bi)
             a, b = torch.stack(a_out), torch.stack(b_out)

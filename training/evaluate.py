@@ -8,6 +8,10 @@ For edge models, structure: edges re-extracted from the output against the input
 fraction of the same score for the real photo. Two defects people see at a glance: a
 checkerboard (spectral peaks at the 2/4/8-px periods of a stride-2 decoder, read against the
 real photos' score) and one palette for every object (colour-spread ratio).
+
+A hint model is also scored with 10 seeded colour hints drawn from each real photo (`hinted_*`:
+how far a few strokes of the right colour take it), and `stroke_width` redraws the input lines
+thicker (structure still against the 1-px lines) to check that drawn strokes leave no seams.
 """
 from __future__ import annotations
 
@@ -19,13 +23,19 @@ import numpy as np
 from PIL import Image
 from skimage.color import rgb2lab
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+import torch
 from tqdm import tqdm
 
 from models.checkpoint import atomic_write_bytes
+from models.hints import hints_image
 from models.translator import load
 
 from .config import DataConfig
-from .data import PairDataset
+from .data import DataError, PairDataset
+from .hints import draw_hints
+from .strokes import thicken_lines
+
+EVAL_HINTS = 10  # hints per image in the hinted pass
 
 # Lab channel ranges and bin counts for the colour histograms.
 LAB_BINS = {"L": (0.0, 100.0, 50), "a": (-110.0, 110.0, 110), "b": (-110.0, 110.0, 110)}
@@ -109,16 +119,25 @@ def color_spread_ratio(fake_ab: np.ndarray, real_ab: np.ndarray) -> float:
     return float(np.mean(fake_std / real_std))
 
 
+def l1_distance(fake: np.ndarray, real: np.ndarray) -> float:
+    """Mean absolute error in [-1, 1] units, as the generator is trained."""
+    return float(np.abs(fake.astype(np.float64) - real).mean() / 127.5)
+
+
 def to_uint8(t) -> np.ndarray:
     return ((t.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
 
 
 def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: str = "val",
              direction: str = "AtoB", limit: int = 0, structure: bool = True, device: str = "cpu",
-             seed: int = 0) -> dict:
-    """Translate every pair of `split`, write input|output|target images and metrics.json."""
+             seed: int = 0, stroke_width: int = 1) -> dict:
+    """Translate every pair of `split`, write input|output|target images and metrics.json.
+
+    Hint models also get input | output | hints | hinted output | target grids and `hinted_*` scores."""
     translator = load(model_dir, device=device)
     kind = translator.config.input_kind
+    if stroke_width > 1 and kind not in ("edges", "sketch"):
+        raise DataError(f"--stroke-width redraws lines: {Path(model_dir).name} takes {kind}, not edges or sketches")
     cfg = DataConfig(root=str(data), direction=direction, jitter=False, flip=False)
     pairs = PairDataset(data, cfg, split, nearest_input=kind == "labels", train=False)
     n = min(limit, len(pairs)) if limit else len(pairs)
@@ -137,10 +156,14 @@ def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: st
     for i in tqdm(range(n), desc=f"evaluating {Path(model_dir).name}", leave=False):
         a, b = pairs.batch([i])
         inp, real = to_uint8(a[0]), to_uint8(b[0])
+        # Reference edges are the 1-px input lines (black on white), also when the model is fed thicker ones.
+        ref = inp.mean(axis=2) < 128
+        if stroke_width > 1:
+            inp = thicken_lines(inp, stroke_width)
         fake = np.asarray(translator(Image.fromarray(inp), seed=seed + i, size=cfg.crop_size))
         row = {
             "file": pairs.files[i].name,
-            "L1": float(np.abs(fake.astype(np.float64) - real).mean() / 127.5),  # in [-1,1] units, as trained
+            "L1": l1_distance(fake, real),
             "PSNR": float(peak_signal_noise_ratio(real, fake, data_range=255)),
             "SSIM": float(structural_similarity(real, fake, channel_axis=2, data_range=255)),
             "sharpness_ratio": gradient_energy(fake) / max(gradient_energy(real), 1e-12),
@@ -155,13 +178,21 @@ def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: st
             fake_hist[k] = fake_hist[k] + hf[k]
             real_hist[k] = real_hist[k] + hr[k]
         if structure:
-            # Reference edges are the model input itself (black lines on white).
-            ref = inp.mean(axis=2) < 128
             f1_fake = edge_f1(np.asarray(extract_edges(Image.fromarray(fake), size=None)) < 128, ref)["f1"]
             f1_real = edge_f1(np.asarray(extract_edges(Image.fromarray(real), size=None)) < 128, ref)["f1"]
             row.update(edge_f1_fake=f1_fake, edge_f1_real=f1_real)
+        columns = [inp, fake, real]
+        if translator.accepts_hints:
+            layer = hints_image(draw_hints(b[0], EVAL_HINTS, torch.Generator().manual_seed(seed * 1_000_003 + i)))
+            hinted = np.asarray(translator(Image.fromarray(inp), hints=layer, seed=seed + i, size=cfg.crop_size))
+            hh = lab_histograms(hinted)
+            row.update(hinted_L1=l1_distance(hinted, real),
+                       hinted_PSNR=float(peak_signal_noise_ratio(real, hinted, data_range=255)),
+                       hinted_color_intersection=float(np.mean([intersection(hh[k], hr[k]) for k in LAB_BINS])))
+            shown = np.asarray(Image.alpha_composite(Image.fromarray(inp).convert("RGBA"), layer).convert("RGB"))
+            columns = [inp, fake, shown, hinted, real]
         per_image.append(row)
-        grid = np.concatenate([inp, fake, real], axis=1)
+        grid = np.concatenate(columns, axis=1)
         Image.fromarray(grid).save(out / "images" / f"{Path(pairs.files[i]).stem}.png")
 
     def mean(key: str) -> float:
@@ -169,6 +200,9 @@ def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: st
         return float(np.mean(vals)) if vals else float("nan")
 
     summary = {k: mean(k) for k in ("L1", "PSNR", "SSIM", "sharpness_ratio", "color_intersection")}
+    if translator.accepts_hints:
+        summary.update({k: mean(k) for k in ("hinted_L1", "hinted_PSNR", "hinted_color_intersection")})
+        summary["hints"] = EVAL_HINTS
     # Dataset-level colour distributions, as in paper Figure 7.
     summary["color_intersection_pooled"] = float(np.mean([intersection(fake_hist[k], real_hist[k]) for k in LAB_BINS]))
     summary["color_intersection_real_pairs"] = mean_pairwise_intersection(real_hists)
@@ -179,7 +213,7 @@ def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: st
         summary.update(edge_f1_fake=f1_fake, edge_f1_real=f1_real,
                        structure_ratio=f1_fake / f1_real if f1_real > 0 else float("nan"))
     summary["pairs"] = n
-    result = {"model": str(model_dir), "data": str(data), "split": split, "seed": seed,
+    result = {"model": str(model_dir), "data": str(data), "split": split, "seed": seed, "stroke_width": stroke_width,
               "summary": summary, "per_image": per_image}
     atomic_write_bytes(out / "metrics.json", json.dumps(result, indent=2).encode())
     return result

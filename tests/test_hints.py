@@ -1,0 +1,222 @@
+"""Colour hints (issue 11 item 1): the sampler, the hint channels, training, model folders, evaluate."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from scipy import ndimage
+
+import models
+from models.hints import hint_tensor, hints_image
+from training.config import make_config
+from training.data import step_generator
+from training.evaluate import evaluate
+from training.hints import BACKGROUND, MAX_LENGTH, MAX_RADIUS, draw_hints, sample_hints
+from training.trainer import Trainer
+
+from helpers import make_dataset, make_model
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets" / "models"
+EXAMPLES = Path(__file__).resolve().parents[1] / "assets" / "examples"
+TINY = dict(ngf=4, ndf=4, num_downs=6, load_size=72, crop_size=64, save_every=10**6, sample_every=10**6)
+
+
+def tiny(name, data, **kw):
+    return make_config(name, str(data), **{**TINY, **kw})
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return make_dataset(tmp_path_factory.mktemp("pairs"))
+
+
+def flat(colour, size=64):
+    return torch.tensor(colour, dtype=torch.float32)[:, None, None].expand(3, size, size).clone()
+
+
+def test_sampler_count_range_and_no_hint_probability():
+    photos = flat([0.2, -0.4, 0.6]).expand(400, 3, 64, 64)
+    hints = sample_hints(photos, 4, torch.Generator().manual_seed(0))
+    counts = [ndimage.label(h[3].numpy())[1] for h in hints]
+    none = sum(c == 0 for c in counts)
+    assert 150 <= none <= 250, none  # half of 400, well inside 5 sigma
+    assert max(counts) <= 4 and (hints[:, 3].amax((1, 2)) > 0).sum() == 400 - none
+    # A hinted pair gets 1..4 hints: blobs may merge, so only ask that counts spread out.
+    assert len(set(counts)) >= 4
+
+
+def test_hint_colours_are_the_photos_local_colour():
+    g = torch.Generator().manual_seed(1)
+    colour = [0.2, -0.4, 0.6]
+    hint = draw_hints(flat(colour), 10, g)
+    mask = hint[3] > 0
+    assert mask.any() and torch.allclose(hint[:3, mask], torch.tensor(colour)[:, None].expand(3, int(mask.sum())))
+    assert (hint[:3, ~mask] == 0).all()
+    # A smooth photo: each blob takes the mean under it, close to the colour at every one of its pixels.
+    ramp = torch.linspace(-0.8, 0.8, 64)
+    smooth = torch.stack([ramp[None, :].expand(64, 64), ramp[:, None].expand(64, 64), -ramp[None, :].expand(64, 64)])
+    hint = draw_hints(smooth, 10, g)
+    mask = hint[3] > 0
+    span = (2 * MAX_RADIUS + MAX_LENGTH) * 1.6 / 63
+    assert (hint[:3, mask] - smooth[:, mask]).abs().max() <= span
+
+
+def test_hints_go_on_the_object_not_the_white_ground():
+    photo = flat([1.0, 1.0, 1.0])
+    photo[:, 24:40, 24:40] = torch.tensor([-0.5, 0.1, 0.3])[:, None, None]
+    assert (photo.amin(0) >= BACKGROUND).float().mean() > 0.9
+    hint = draw_hints(photo, 40, torch.Generator().manual_seed(2))
+    ys, xs = torch.nonzero(hint[3] > 0, as_tuple=True)
+    reach = MAX_RADIUS + MAX_LENGTH
+    assert ys.min() >= 24 - reach and ys.max() < 40 + reach and xs.min() >= 24 - reach and xs.max() < 40 + reach
+
+
+def test_sampler_is_deterministic_for_a_seed():
+    photos = torch.rand(4, 3, 32, 32) * 2 - 1
+    one = sample_hints(photos, 8, torch.Generator().manual_seed(5))
+    assert torch.equal(one, sample_hints(photos, 8, torch.Generator().manual_seed(5)))
+    assert not torch.equal(one, sample_hints(photos, 8, torch.Generator().manual_seed(6)))
+
+
+def halves_dataset(root: Path) -> Path:
+    """Pairs whose photo is red on the left and blue on the right: a mirrored hint is the wrong colour."""
+    photo = np.zeros((64, 64, 3), np.uint8)
+    photo[:, :32] = (220, 20, 20)
+    photo[:, 32:] = (20, 20, 220)
+    edges = np.full((64, 64, 3), 255, np.uint8)
+    edges[:, 31:33] = 0
+    (root / "train").mkdir(parents=True)
+    for i in range(4):
+        Image.fromarray(np.concatenate([edges, photo], axis=1)).save(root / "train" / f"{i}.png")
+    return root
+
+
+def test_training_hints_align_with_the_cropped_flipped_target(tmp_path):
+    data = halves_dataset(tmp_path / "data")
+    t = Trainer(tiny("h", data, hints=20, jitter=False, max_steps=12), tmp_path / "run", progress=False)
+    seen = []
+    real_forward = t.G_train.forward
+    t.G_train.forward = lambda x: (seen.append(x.detach().clone()), real_forward(x))[1]
+    flipped, err, err_mirrored = 0, [], []
+    for step in range(12):
+        t.train_step(step)
+        _, b = t.data.batch(t._indices(step), step_generator(t.cfg.seed, step))
+        hint, mask = seen[-1][0, 3:6], seen[-1][0, 6] > 0
+        flipped += int(b[0, 0, 0, 0] < 0)  # blue in the top-left corner: this pair was mirrored
+        err += (hint[:, mask] - b[0][:, mask]).abs().mean(0).tolist()
+        err_mirrored += (hint[:, mask] - b[0].flip(-1)[:, mask]).abs().mean(0).tolist()
+    assert 0 < flipped < 12 and len(err) > 100
+    # Only blobs across the red|blue border are off; against the mirrored target nearly all are.
+    assert np.mean(err) < 0.2 * np.mean(err_mirrored), (np.mean(err), np.mean(err_mirrored))
+
+
+def test_hint_model_builds_and_trains_with_stroke_aug(dataset, tmp_path):
+    t = Trainer(tiny("h", dataset, hints=10, stroke_aug=True, log_every=1, max_steps=2), tmp_path, progress=False)
+    assert t.cfg.model.generator.hints and t.G.enc1.conv.weight.shape[1] == 3 + 4
+    assert t.D.layer1.conv.weight.shape[1] == 3 + 4 + 3  # D sees the same condition as G, and the image
+    assert all(np.isfinite(v) for v in t.fit().values())
+    assert make_config("p", str(dataset)).model.generator.condition_channels == 3  # the paper: no hints
+
+
+def test_hint_runs_resume_exactly(dataset, tmp_path):
+    cfg = lambda: tiny("r", dataset, hints=10, stroke_aug=True, epochs=2, log_every=1)  # noqa: E731
+    Trainer(cfg(), tmp_path / "a", progress=False).fit()
+    interrupted = Trainer(cfg(), tmp_path / "b", progress=False)
+    interrupted.total_steps = 5
+    interrupted.fit()
+    resumed = Trainer(cfg(), tmp_path / "b", progress=False)
+    assert resumed.resume() and resumed.step == 5
+    resumed.fit()
+    logs = [(tmp_path / r / "log.jsonl").read_text() for r in "ab"]
+    assert logs[0] == logs[1]
+
+
+def test_hint_channels_survive_a_save_load_round_trip(dataset, tmp_path):
+    t = Trainer(tiny("h", dataset, hints=10, max_steps=3, log_every=1), tmp_path, progress=False)
+    t.fit()
+    translator = models.load(tmp_path / "model")
+    assert translator.accepts_hints and translator.config.generator.hints
+    edges = Image.open(sorted((dataset / "val").glob("*.png"))[0]).crop((0, 0, 64, 64))
+    layer = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    layer.paste((250, 10, 10, 255), (20, 20, 44, 44))
+    plain = np.asarray(translator(edges, seed=1, size=64))
+    hinted = np.asarray(translator(edges, hints=layer, seed=1, size=64))
+    assert np.abs(plain.astype(int) - hinted).max() > 0  # the hints reach the output
+    # The loaded model is the trained one: its hinted output matches the in-memory generator's.
+    x = torch.cat([models.to_tensor(edges.convert("RGB")), hint_tensor(layer, (0, 0, 64, 64), 64)], 1)
+    with torch.random.fork_rng():
+        torch.manual_seed(1)
+        direct = np.asarray(models.to_image(t.G.eval()(x)))
+    assert np.abs(direct.astype(int) - hinted).max() <= 1
+    assert np.array_equal(hinted, np.asarray(translator(edges, hints=layer, seed=1, size=64)))
+
+
+def test_a_lines_only_model_learns_hints_from_its_own_output(dataset, tmp_path):
+    base = make_model(tmp_path / "base", ngf=4, num_downs=6)
+    t = Trainer(tiny("h", dataset, hints=5, init_from=str(base), max_steps=1), tmp_path / "run", progress=False)
+    t.init_generator()
+    edges = Image.new("RGB", (64, 64), "white")
+    start = models.Translator(t.G, t.cfg.model)
+    assert np.array_equal(np.asarray(start(edges, seed=2, size=64)), np.asarray(models.load(base)(edges, seed=2, size=64)))
+    t.export()
+    with pytest.raises(ValueError, match="takes colour hints"):  # a hint model does not silently lose them
+        make_config("x", str(dataset), init_from=str(tmp_path / "run" / "model"), load_size=72, crop_size=64)
+
+
+def test_hint_layer_is_placed_like_the_padded_image():
+    # A 200x100 image pads to 200x200 (50 px above and below): at 64 px its content is rows 16..47.
+    layer = Image.new("RGBA", (400, 200), (0, 0, 0, 0))  # twice the image's size: stretched to it
+    layer.putpixel((0, 0), (255, 0, 0, 255))
+    layer.putpixel((399, 199), (0, 0, 255, 255))
+    h = hint_tensor(layer, (0, 16, 64, 48), 64)[0]
+    assert set(map(tuple, torch.nonzero(h[3]).tolist())) == {(16, 0), (47, 63)}
+    assert h[:3, 16, 0].tolist() == [1.0, -1.0, -1.0] and h[:3, 47, 63].tolist() == [-1.0, -1.0, 1.0]
+    # A 1-px brush stroke on a 1024 canvas still marks every cell it crosses at 256.
+    line = Image.new("RGBA", (1024, 1024), (0, 0, 0, 0))
+    line.paste((0, 200, 0, 255), (0, 500, 1024, 501))
+    h = hint_tensor(line, (0, 0, 256, 256), 256)[0]
+    assert h[3].sum() == 256 and h[3, 125].all()
+    assert torch.allclose(h[1, 125], torch.full((256,), 200 / 127.5 - 1))
+    # hints_image is the inverse at the model's size.
+    back = hint_tensor(hints_image(h), (0, 0, 256, 256), 256)[0]
+    assert torch.allclose(back, h, atol=1 / 127.5)
+
+
+def test_translator_refuses_hints_it_cannot_use(tmp_path):
+    plain = models.load(make_model(tmp_path / "plain", ngf=4, num_downs=6))
+    layer = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    with pytest.raises(ValueError, match="takes no colour hints"):
+        plain(Image.new("RGB", (64, 64), "white"), hints=layer, size=64)
+    gen = models.GeneratorConfig(ngf=4, num_downs=6, hints=True)
+    hinted = models.Translator(models.Generator(gen), models.ModelConfig(generator=gen))
+    with pytest.raises(ValueError, match="RGBA"):
+        hinted(Image.new("RGB", (64, 64), "white"), hints=Image.new("RGB", (64, 64)), size=64)
+
+
+def test_shipped_models_load_unchanged():
+    """assets/models/edges2shoes (no `hints` key) gives what it gave before hints existed."""
+    assert "hints" not in json.loads((ASSETS / "edges2shoes" / "config.json").read_text())["generator"]
+    translator = models.load(ASSETS / "edges2shoes")
+    assert not translator.accepts_hints and translator.generator.enc1.conv.weight.shape[1] == 3
+    out = np.asarray(translator(Image.open(EXAMPLES / "edges2shoes.png"), seed=3), dtype=np.float64)
+    # Quadrant means measured with the code before this change (commit 6e993f2).
+    before = [[[238.22, 237.11, 236.43], [254.97, 254.95, 254.91]],
+              [[189.25, 187.41, 185.41], [151.2, 145.69, 142.89]]]
+    assert np.allclose(out.reshape(2, 128, 2, 128, 3).mean(axis=(1, 3)), before, atol=0.5)
+
+
+def test_evaluate_scores_a_hint_model_with_and_without_hints(dataset, tmp_path):
+    t = Trainer(tiny("h", dataset, hints=10, max_steps=1), tmp_path / "run", progress=False)
+    t.fit()
+    result = evaluate(tmp_path / "run" / "model", dataset, tmp_path / "eval", structure=False)
+    summary = result["summary"]
+    assert summary["hints"] == 10
+    for key in ("L1", "PSNR", "color_intersection", "hinted_L1", "hinted_PSNR", "hinted_color_intersection"):
+        assert np.isfinite(summary[key]), key
+    assert summary["hinted_PSNR"] != summary["PSNR"]
+    grid = Image.open(sorted((tmp_path / "eval" / "images").glob("*.png"))[0])
+    assert grid.size == (5 * 256, 256)  # input | output | hints | hinted output | target
+    again = evaluate(tmp_path / "run" / "model", dataset, tmp_path / "eval2", structure=False)
+    assert again["summary"] == summary  # the hints are seeded
