@@ -1,6 +1,8 @@
 """The running studio driven through gradio_client: translate, upload, switch model, bad input, 8 at once."""
 from __future__ import annotations
 
+import base64
+import io
 import socket
 import threading
 
@@ -9,7 +11,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image, ImageDraw
 
-from app import server, ui
+from app import handlers, server, ui
 from app.registry import HOW_TO_GET_MODELS, Registry
 
 
@@ -32,57 +34,48 @@ def client(studio):
 
 
 @pytest.fixture(scope="module")
-def stroke(tmp_path_factory):
-    path = tmp_path_factory.mktemp("strokes") / "stroke.png"
+def stroke() -> dict:
     image = Image.new("RGB", (512, 512), "white")
     ImageDraw.Draw(image).line([(60, 400), (250, 80), (450, 420)], fill="black", width=4)
-    image.save(path)
-    return str(path)
+    return {"image": handlers.data_url(image), "hints": None}
 
 
-def canvas(path: str) -> dict:
-    return {"background": handle_file(path), "layers": [], "composite": handle_file(path)}
-
-
-def background(value: dict) -> str:
-    """The background file of an editor value (or of an update that carries one)."""
-    value = value.get("value", value)
-    bg = value["background"]
-    return bg["path"] if isinstance(bg, dict) else bg
-
-
-def opened(path: str) -> Image.Image:
-    with Image.open(path) as im:
+def opened(path_or_url: str) -> Image.Image:
+    if path_or_url.startswith("data:"):
+        path_or_url = io.BytesIO(base64.b64decode(path_or_url.partition(",")[2]))
+    with Image.open(path_or_url) as im:
         return im.convert("RGB")
 
 
 @pytest.mark.parametrize("size", [256, 512])
 def test_translate(client, stroke, size):
-    photo = client.predict("edges2cats", canvas(stroke), 0, size, api_name="/translate")
+    photo = client.predict("edges2cats", stroke, 0, size, api_name="/translate")
     assert opened(photo).size == (size, size)
 
 
 def test_upload_map_then_translate(client, tmp_path):
     Image.new("L", (600, 300), 255).save(tmp_path / "edges.png")
     value = client.predict(handle_file(str(tmp_path / "edges.png")), "edges2cats", api_name="/upload_map")
-    bg = background(value)
-    assert opened(bg).size == (512, 256)
-    photo = client.predict("edges2cats", canvas(bg), 0, 256, api_name="/translate")
+    assert opened(value["image"]).size == (512, 256) and value["kind"] == "edges"
+    photo = client.predict("edges2cats", value, 0, 256, api_name="/translate")
     assert opened(photo).size == (256, 128)
 
 
-def test_switch_model_to_facades(client):
-    editor, card, _ = client.predict("facades", api_name="/select_model")
-    assert "labels" in card
-    assert len(editor["brush"]["colors"]) == 12  # the pen paints the CMP label colours
-    bg = background(editor)
-    assert opened(bg).getpixel((0, 0)) == (0, 0, 170)  # the facade example: a label layout
-    photo = client.predict("facades", canvas(bg), 1, 256, api_name="/translate")
+def test_switch_model_to_facades(client, stroke):
+    value, card = client.predict("facades", dict(stroke, kind="edges"), api_name="/select_model")[:2]
+    assert "labels" in card and value["kind"] == "labels" and value["model"] == "facades"
+    assert opened(value["image"]).getpixel((0, 0)) == (0, 0, 170)  # the facade example: a label layout
+    photo = client.predict("facades", value, 1, 256, api_name="/translate")
     assert opened(photo).size == (256, 256)
+    boxes = client.predict(value, "facades", api_name="/rectangles")
+    assert opened(boxes["image"]).size == (512, 512)
+    # Same input kind: the drawing stays, only the tools and the model change.
+    again = client.predict("facades", value, api_name="/select_model")[0]
+    assert again["image"] == value["image"]
 
 
 def test_variations(client, stroke):
-    shots = client.predict("edges2cats", canvas(stroke), 7, 256, api_name="/variations")
+    shots = client.predict("edges2cats", stroke, 7, 256, api_name="/variations")
     assert [s["caption"] for s in shots] == [f"seed {s}" for s in range(8, 8 + ui.VARIATIONS)]
 
 
@@ -94,8 +87,12 @@ def test_bad_input_is_a_message_and_server_lives(client, tmp_path, stroke):
     with pytest.raises(AppError, match="too large"):
         client.predict(handle_file(str(tmp_path / "huge.png")), "edges2cats", api_name="/upload_photo")
     with pytest.raises(AppError, match="no-such-model"):
-        client.predict("no-such-model", canvas(stroke), 0, 256, api_name="/translate")
-    photo = client.predict("edges2cats", canvas(stroke), 0, 256, api_name="/translate")
+        client.predict("no-such-model", stroke, 0, 256, api_name="/translate")
+    with pytest.raises(AppError, match="canvas is empty"):
+        client.predict("edges2cats", {"image": ""}, 0, 256, api_name="/translate")
+    with pytest.raises(AppError, match="less than minimum value 0"):  # Gradio checks the Number's range
+        client.predict("edges2cats", stroke, -5, 256, api_name="/translate")
+    photo = client.predict("edges2cats", stroke, 0, 256, api_name="/translate")
     assert opened(photo).size == (256, 256)
 
 
@@ -112,8 +109,7 @@ def test_eight_clients_at_once(studio, stroke):
     def one(i):
         try:
             c = Client(studio, verbose=False)
-            photo = c.predict("edges2cats" if i % 2 else "facades", canvas(stroke), i, 256,
-                                    api_name="/translate")
+            photo = c.predict("edges2cats" if i % 2 else "facades", stroke, i, 256, api_name="/translate")
             results[i] = opened(photo).size
         except Exception as e:  # collected, then asserted below
             errors.append(repr(e))
