@@ -114,9 +114,9 @@ def check_folder(folder: str | Path) -> ModelConfig:
     except OSError as e:
         raise BadModelError(f"{folder}: {CONFIG} can't be read ({e.strerror})") from None
     found = weights_header(folder)
-    missing, unexpected = expected.keys() - found.keys(), found.keys() - expected.keys()
+    missing, unexpected = [k for k in expected if k not in found], [k for k in found if k not in expected]
     problems = [f"{what} {_few(keys)}" for what, keys in (("missing", missing), ("unexpected", unexpected)) if keys]
-    for key in sorted(expected.keys() & found.keys()):
+    for key in (k for k in expected if k in found):  # network order: the first layer that differs first
         dtype, shape = found[key]
         want = tuple(expected[key].shape)
         if shape != want:
@@ -145,8 +145,7 @@ def weights_header(folder: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
         raise BadModelError(f"{folder}: {WEIGHTS} can't be read ({e.strerror or e})") from None
 
 
-def _few(keys) -> str:
-    keys = sorted(keys)
+def _few(keys: list[str]) -> str:
     return ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
 
 

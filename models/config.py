@@ -112,14 +112,13 @@ class ModelConfig(JsonConfig):
 
 def _from_dict(cls, data: Any, key: str):
     """Build a (nested) dataclass from plain JSON data, checking each value against its annotation."""
-    where = key or "config"
     if not isinstance(data, dict):
-        raise ConfigError(f"{where} must be a JSON object, got {_show(data)}")
+        raise ConfigError(f"{key + ' ' if key else ''}must be a JSON object, got {_show(data)}")
     hints = typing.get_type_hints(cls, include_extras=True)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(data) - names
     if unknown:
-        raise ConfigError(f"{where}: unknown keys {sorted(map(str, unknown))}")
+        raise ConfigError(f"{key + ': ' if key else ''}unknown keys {sorted(map(str, unknown))}")
     return cls(**{name: _check(value, hints[name], f"{key}.{name}" if key else name) for name, value in data.items()})
 
 
