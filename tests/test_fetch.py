@@ -98,7 +98,7 @@ def make_tarball(members: dict[str, bytes], links: tuple[tarfile.TarInfo, ...] =
 
 
 def official_pairs(name: str, swap: bool = False, seed: int = 0) -> dict[str, bytes]:
-    """NAME/{train,val}/*_AB.jpg as the official tarball lays them out: edges|photo, or photo|edges if SWAP."""
+    """NAME/{train,val}/*_AB.jpg as the official tarballs lay them out: edges|photo (photo|edges if SWAP)."""
     rng = np.random.default_rng(seed)
     members = {}
     for split, n in (("train", 3), ("val", 2)):
@@ -263,7 +263,8 @@ def halves(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("name, official_has_input_left", [("edges2shoes", True), ("facades", False)])
-def test_ship_prepares_fetched_sets_with_the_input_on_the_left(server, tmp_path, name, official_has_input_left):
+def test_ship_prepares_fetched_sets_with_the_input_on_the_left(server, tmp_path, name,
+                                                              official_has_input_left):
     """Official edges2* are edges|photo; official facades is photo|labels: both become input|photo."""
     members = official_pairs(name, swap=not official_has_input_left)
     server.files[f"/{name}.tar.gz"] = make_tarball(members)
@@ -285,7 +286,8 @@ def test_ship_prepares_fetched_sets_with_the_input_on_the_left(server, tmp_path,
 
 def test_ship_without_shared_or_fetched_names_the_fetch_command(tmp_path):
     args = dict(data_root=str(tmp_path / "data"), runs=str(tmp_path / "runs"), stages=("prepare",))
-    with pytest.raises(DataError, match=f"run `python -m training fetch edges2handbags --out {tmp_path}/off` first"):
+    hint = f"run `python -m training fetch edges2handbags --out {tmp_path}/off` first"
+    with pytest.raises(DataError, match=re.escape(hint)):
         ship("edges2handbags", shared=str(tmp_path), fetched=str(tmp_path / "off"), **args)
-    with pytest.raises(DataError, match="edges2cats is built from the photos there and has no official download"):
+    with pytest.raises(DataError, match="edges2cats is built from the photos there and has no official"):
         ship("edges2cats", shared=str(tmp_path), **args)

@@ -86,12 +86,13 @@ def _check(path: Path, size: int | None, sha256: str | None, digest: hashlib._Ha
     hexdigest = digest.hexdigest()
     if sha256 and hexdigest != sha256.lower():
         path.unlink()
-        raise FetchError(f"{path.name}: sha256 {hexdigest}, expected {sha256}; removed it, run the command again")
+        raise FetchError(f"{path.name}: sha256 {hexdigest}, expected {sha256}; removed it, "
+                         f"run the command again")
     return hexdigest
 
 
 def _total_from(resp: http.client.HTTPResponse, url: str, offset: int) -> int | None:
-    """Full size of the file from a 206's Content-Range (checking it starts where we asked) or a 200's length."""
+    """Full size of the file: a 206's Content-Range (which must start where we asked) or a 200's length."""
     if resp.status == 206:
         m = re.fullmatch(r"bytes (\d+)-\d+/(\d+|\*)", resp.headers.get("Content-Range", ""))
         if not m or int(m.group(1)) != offset:

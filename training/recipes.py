@@ -90,7 +90,8 @@ def prepare_official(recipe: Recipe, src: Path, fetched: Path, out: Path) -> Pat
     spec = OFFICIAL[recipe.name]
     kind, layout = (("labels2facade", "AtoB: left = label colours, right = photo") if spec.right == "labels"
                     else ("edges2photo", "AtoB: left = edges (black on white), right = photo"))
-    import_paired(fetched, out, photo_side="left" if spec.left == "photo" else "right", kind=kind, layout=layout)
+    import_paired(fetched, out, photo_side="left" if spec.left == "photo" else "right", kind=kind,
+                  layout=layout)
     return out
 
 
