@@ -1,0 +1,92 @@
+"""Stroke robustness (issue 11 item 4): thicker, wobbly, broken lines for line inputs only."""
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from training.config import DataConfig, make_config
+from training.data import DataError, PairDataset
+from training.evaluate import evaluate
+from training.strokes import MAX_WIDTH, augment_strokes, pen, thicken_lines
+
+from helpers import make_dataset, make_model
+
+
+def vertical_line(size: int = 48) -> np.ndarray:
+    edges = np.full((size, size, 3), 255, np.uint8)
+    edges[4:-4, size // 2] = 0
+    return edges
+
+
+def line_width(edges: np.ndarray) -> int:
+    """Inked pixels across the middle row."""
+    return int((edges[edges.shape[0] // 2].mean(axis=1) < 128).sum())
+
+
+@pytest.mark.parametrize("width", range(1, MAX_WIDTH + 1))
+def test_thicken_lines_draws_the_asked_width(width):
+    assert pen(width).shape == (width, width)
+    thick = thicken_lines(vertical_line(), width)
+    assert line_width(thick) == width and thick.dtype == np.uint8
+    assert (thick[..., 0] == thick[..., 2]).all()  # still grey lines on white
+
+
+def test_augment_strokes_changes_thickness_and_is_seeded():
+    edges = torch.from_numpy(vertical_line()).permute(2, 0, 1).contiguous()
+    outs = [augment_strokes(edges, torch.Generator().manual_seed(s)) for s in range(40)]
+    assert all(o.shape == edges.shape and o.dtype == torch.uint8 for o in outs)
+    widths = {line_width(o.permute(1, 2, 0).numpy()) for o in outs}
+    assert len(widths) >= 4 and max(widths) >= 5, widths
+    assert torch.equal(outs[3], augment_strokes(edges, torch.Generator().manual_seed(3)))
+    ink = [int((o[0] < 128).sum()) for o in outs]
+    assert min(ink) < (edges[0] < 128).sum() * 1.5 < max(ink)  # some thin, some thick, some gapped
+
+
+def test_gaps_and_wobble_alter_the_line():
+    # Over many seeds, some outputs lose ink at the line's middle row (a gap) or move it (a wobble).
+    edges = torch.from_numpy(vertical_line()).permute(2, 0, 1).contiguous()
+    rows = [augment_strokes(edges, torch.Generator().manual_seed(s))[0].float() for s in range(40)]
+    broken = sum(int((r[4:-4].amin(dim=1) > 128).any()) for r in rows)  # a row of the line with no ink
+    moved = sum(int((r[:, 24] > 128).any() and (r[4:-4].amin(dim=1) <= 128).all()) for r in rows)
+    assert broken >= 3 and moved >= 1, (broken, moved)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return make_dataset(tmp_path_factory.mktemp("pairs"), n_train=2, n_val=0)
+
+
+def batch(data, nearest, stroke_aug, seed=0):
+    cfg = DataConfig(root=str(data), load_size=72, crop_size=64, stroke_aug=stroke_aug)
+    pairs = PairDataset(data, cfg, "train", nearest_input=nearest, progress=False)
+    return pairs.batch([0, 1], torch.Generator().manual_seed(seed))
+
+
+def test_dataset_applies_it_to_lines_and_keeps_crop_and_target(dataset):
+    plain_a, plain_b = batch(dataset, False, False)
+    aug_a, aug_b = batch(dataset, False, True)
+    assert not torch.equal(plain_a, aug_a)
+    assert torch.equal(plain_b[0], aug_b[0])  # crop and flip are drawn before the strokes
+    assert torch.equal(aug_a, batch(dataset, False, True)[0])
+
+
+def test_label_maps_are_never_redrawn(dataset):
+    assert torch.equal(batch(dataset, True, True)[0], batch(dataset, True, False)[0])
+    with pytest.raises(ValueError, match="--stroke-aug"):
+        make_config("x", str(dataset), input_kind="labels", stroke_aug=True)
+
+
+def test_evaluate_can_feed_thick_strokes(tmp_path):
+    model = make_model(tmp_path / "m", ngf=4, num_downs=6)
+    data = make_dataset(tmp_path / "d", n_train=1, n_val=2)
+    thin = evaluate(model, data, tmp_path / "thin", structure=False)
+    thick = evaluate(model, data, tmp_path / "thick", structure=False, stroke_width=5)
+    assert thick["stroke_width"] == 5 and thick["summary"]["L1"] != thin["summary"]["L1"]
+
+    def ink(run):
+        return sum(int((np.asarray(Image.open(f))[:, :256].mean(axis=2) < 128).sum())
+                   for f in (tmp_path / run / "images").glob("*.png"))
+    assert ink("thick") > 1.5 * ink("thin") > 0  # the 64-px pairs are upscaled: their lines are ~4 px already
+    labels = make_model(tmp_path / "labels", ngf=4, num_downs=6, input_kind="labels")
+    with pytest.raises(DataError, match="--stroke-width"):
+        evaluate(labels, data, tmp_path / "l", structure=False, stroke_width=5)
