@@ -2,6 +2,7 @@
 size/sha256 checks, refused tar members, and `ship` preparing from the fetched set."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -19,7 +20,7 @@ from PIL import Image
 from helpers import make_pair
 from training.__main__ import main
 from training.data import DataError
-from training.fetch import FetchError, download, fetch
+from training.fetch import OFFICIAL, FetchError, download, fetch
 from training.recipes import ship
 
 
@@ -191,6 +192,16 @@ def test_size_and_sha256_mismatch_keep_nothing_as_complete(server, tmp_path, cap
     with pytest.raises(SystemExit, match="^error: .*sha256"):
         main(["fetch", "edges2shoes", "--out", str(out), "--url", server.url, "--sha256", "a" * 64])
     assert list(out.iterdir()) == []
+
+
+def test_pinned_size_in_the_table_and_a_sha256_given_on_the_command_line(server, tmp_path, monkeypatch):
+    tarball = make_tarball(official_pairs("maps"))
+    server.files["/maps.tar.gz"] = tarball
+    monkeypatch.setitem(OFFICIAL, "maps", dataclasses.replace(OFFICIAL["maps"], size=len(tarball) - 1))
+    with pytest.raises(FetchError, match=f"offers {len(tarball)} bytes, expected {len(tarball) - 1}"):
+        fetch("maps", tmp_path, url=server.url, progress=False)
+    fetch("maps", tmp_path, url=server.url, sha256=hashlib.sha256(tarball).hexdigest(), progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["maps"]
 
 
 def test_network_failure_missing_file_and_foreign_tarball_are_one_clear_line(server, tmp_path):

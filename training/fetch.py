@@ -188,8 +188,11 @@ def safe_extract(tarball: Path, dest: Path, progress: bool = True) -> None:
                 if why := _unsafe(member):
                     raise FetchError(f"{tarball}: refused: member {member.name!r} {why}")
                 tar.extract(member, dest, filter="data")
-    except (tarfile.TarError, EOFError, OSError) as e:
+    except (tarfile.TarError, EOFError) as e:
         raise FetchError(f"{tarball}: cannot extract ({e}); delete it and run the command again") from None
+    except OSError as e:
+        raise FetchError(f"{e.filename or dest}: cannot write ({e.strerror}); free space and run the command "
+                         f"again (the download is kept)") from None
 
 
 def fetch(name: str, out: str | Path = FETCHED, url: str | None = None, sha256: str | None = None,
@@ -206,7 +209,8 @@ def fetch(name: str, out: str | Path = FETCHED, url: str | None = None, sha256: 
     tarball = out / f"{name}.tar.gz"
     source = dataset_url(name, url)
     print(f"{name}: {spec.about}; A (left) = {spec.left}, B (right) = {spec.right}\n  from {source}")
-    digest = download(source, tarball, spec.size, sha256 or spec.sha256, progress)
+    # a digest given on the command line is the authority: it may accept a file of another size
+    digest = download(source, tarball, None if sha256 else spec.size, sha256 or spec.sha256, progress)
     print(f"sha256 {digest}  {tarball.name}" + ("" if sha256 or spec.sha256 else "  (not pinned)"))
     staging = out / f".{name}.extracting"
     shutil.rmtree(staging, ignore_errors=True)  # a killed extraction starts over from the complete tarball
