@@ -30,19 +30,23 @@ def draw_hints(photo: torch.Tensor, count: int, generator: torch.Generator | Non
     candidates = (flat < BACKGROUND).nonzero().squeeze(1)
     if len(candidates) == 0:
         candidates = torch.arange(h * w)
-    ys = torch.arange(h, dtype=torch.float32)[:, None]
-    xs = torch.arange(w, dtype=torch.float32)[None, :]
+    reach = MAX_RADIUS + MAX_LENGTH  # no blob pixel lies farther than this from its start
     for _ in range(count):
         y0, x0 = divmod(candidates[torch.randint(len(candidates), (1,), generator=generator)].item(), w)
         radius = torch.randint(1, MAX_RADIUS + 1, (1,), generator=generator).item()
         length = torch.randint(0, MAX_LENGTH + 1, (1,), generator=generator).item()  # 0: a dot
         angle = torch.rand((), generator=generator).item() * math.pi
         dy, dx = length * math.sin(angle), length * math.cos(angle)
-        # Distance of every pixel to the segment (y0, x0) -> (y0 + dy, x0 + dx).
-        t = (((ys - y0) * dy + (xs - x0) * dx) / max(length**2, 1e-9)).clamp(0, 1)
-        blob = (ys - y0 - t * dy) ** 2 + (xs - x0 - t * dx) ** 2 <= radius**2
-        out[:3, blob] = photo[:, blob].mean(dim=1, keepdim=True)
-        out[3, blob] = 1.0
+        top, left = max(y0 - reach, 0), max(x0 - reach, 0)
+        ys = torch.arange(top, min(y0 + reach + 1, h), dtype=torch.float32)[:, None] - y0
+        xs = torch.arange(left, min(x0 + reach + 1, w), dtype=torch.float32)[None, :] - x0
+        # Pixels within `radius` of the segment (0, 0) -> (dy, dx), in a window around its start.
+        t = ((ys * dy + xs * dx) / max(length**2, 1e-9)).clamp(0, 1)
+        blob = (ys - t * dy) ** 2 + (xs - t * dx) ** 2 <= radius**2
+        rows, cols = slice(top, top + blob.shape[0]), slice(left, left + blob.shape[1])
+        window = out[:, rows, cols]  # a view: writes go to `out`
+        window[:3, blob] = photo[:, rows, cols][:, blob].mean(dim=1, keepdim=True)
+        window[3, blob] = 1.0
     return out
 
 

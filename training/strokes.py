@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from scipy import ndimage
 
 MAX_WIDTH = 6  # px at the 256 training scale
@@ -47,25 +46,22 @@ def augment_strokes(edges: torch.Tensor, generator: torch.Generator | None = Non
 
     Gaps and wobble each happen half the time; every draw comes from `generator`.
     """
-    darkness = 1.0 - edges.float().mean(dim=0) / 255.0
+    darkness = 1.0 - edges.numpy().mean(axis=0, dtype=np.float32) / 255.0
     h, w = darkness.shape
     if torch.rand((), generator=generator).item() < 0.5:
-        ink = (darkness > 0.5).nonzero()
+        ink = np.argwhere(darkness > 0.5)
         if len(ink):
             for _ in range(torch.randint(1, MAX_GAPS + 1, (1,), generator=generator).item()):
-                y, x = ink[torch.randint(len(ink), (1,), generator=generator).item()].tolist()
+                y, x = ink[torch.randint(len(ink), (1,), generator=generator).item()]
                 r = torch.randint(1, MAX_GAP_RADIUS + 1, (1,), generator=generator).item()
                 darkness[max(y - r, 0):y + r + 1, max(x - r, 0):x + r + 1] = 0.0
     if torch.rand((), generator=generator).item() < 0.5:
         amplitude = torch.rand((), generator=generator).item() * MAX_SHIFT
-        coarse = torch.randn(1, 2, WOBBLE_GRID, WOBBLE_GRID, generator=generator) * amplitude
-        shift = F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=True)[0]  # 2xHxW px
-        ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32),
-                                indexing="ij")
-        # grid_sample wants normalised (x, y) coordinates in [-1, 1] (pixel centres, align_corners=False).
-        grid = torch.stack([(xs + shift[1] + 0.5) / w * 2 - 1, (ys + shift[0] + 0.5) / h * 2 - 1], dim=-1)
-        darkness = F.grid_sample(darkness[None, None], grid[None], mode="bilinear", padding_mode="zeros",
-                                 align_corners=False)[0, 0]
+        coarse = torch.randn(2, WOBBLE_GRID, WOBBLE_GRID, generator=generator).numpy() * amplitude
+        # A smooth field of shifts (px): the control grid spline-interpolated to every pixel.
+        at = np.mgrid[0:WOBBLE_GRID - 1:h * 1j, 0:WOBBLE_GRID - 1:w * 1j]
+        shift = np.stack([ndimage.map_coordinates(c, at, order=3) for c in coarse])
+        darkness = ndimage.map_coordinates(darkness, np.mgrid[:h, :w] + shift, order=1, cval=0.0)
     width = torch.randint(1, MAX_WIDTH + 1, (1,), generator=generator).item()
-    lines = to_lines(thicken(darkness.numpy(), width), edges.shape[0])
+    lines = to_lines(thicken(darkness, width), edges.shape[0])
     return torch.from_numpy(lines).permute(2, 0, 1).contiguous()
