@@ -102,3 +102,19 @@ def test_bad_options_are_refused_before_training(dataset, tmp_path):
         Trainer(make_config("x", str(dataset), diffaugment="zoom", **TINY), tmp_path, progress=False)
     with pytest.raises(ValueError, match="--feature-matching 1.0: .*GAN objective"):
         Trainer(make_config("x", str(dataset), objective="l1", feature_matching=1.0, **TINY), tmp_path, progress=False)
+
+
+def test_command_line_flags_reach_the_config(dataset, capsys):
+    import argparse
+
+    from training.__main__ import add_train_args, config_from_args, main
+
+    p = argparse.ArgumentParser()
+    add_train_args(p)
+    args = p.parse_args(["--name", "x", "--upsample", "resize", "--diffaugment", "cutout,color",
+                         "--feature-matching", "10"])
+    cfg = config_from_args(args, str(dataset))
+    assert (cfg.model.generator.upsample, cfg.diffaugment, cfg.feature_matching) == ("resize", "color,cutout", 10.0)
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--data", str(dataset), "--name", "x", "--diffaugment", "zoom"])
+    assert e.value.code == 2 and "--diffaugment: DiffAugment policy: unknown op(s) zoom" in capsys.readouterr().err
