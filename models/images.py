@@ -50,10 +50,8 @@ def open_image(source: str | Path | bytes | Image.Image, name: str | None = None
     except UnidentifiedImageError:
         empty = len(source) == 0 if isinstance(source, bytes) else Path(source).stat().st_size == 0
         raise BadImageError(f"{label}: not a readable image ({'empty file' if empty else 'unknown format'})") from None
-    except PermissionError:
-        raise BadImageError(f"{label}: permission denied") from None
-    except OSError:  # some decoders (WebP) decode at open
-        raise BadImageError(f"{label}: {CORRUPT}") from None
+    except OSError as e:  # the file system's errors carry an errno; a decoder's (WebP decodes at open) don't
+        raise BadImageError(f"{label}: can't be opened ({e.strerror})" if e.errno else f"{label}: {CORRUPT}") from None
     check_size(image, label)
     try:
         image.load()

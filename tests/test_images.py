@@ -106,6 +106,8 @@ def test_missing_file_and_folder(tmp_path):
         models.open_image(tmp_path / "nope.png", name="nope.png")
     with pytest.raises(models.BadImageError, match="a folder, not an image"):
         models.open_image(tmp_path, name="here")
+    with pytest.raises(models.BadImageError, match=r"^upload: can't be opened \(File name too long\)$"):
+        models.open_image("A" * 5000, name="upload")  # e.g. base64 without its data: prefix
 
 
 def test_data_urls():
