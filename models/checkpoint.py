@@ -115,7 +115,8 @@ def check_folder(folder: str | Path) -> ModelConfig:
         raise BadModelError(f"{folder}: {CONFIG} can't be read ({e.strerror})") from None
     found = weights_header(folder)
     missing, unexpected = [k for k in expected if k not in found], [k for k in found if k not in expected]
-    problems = [f"{what} {_few(keys)}" for what, keys in (("missing", missing), ("unexpected", unexpected)) if keys]
+    problems = [f"{what} {_few(keys)}" for what, keys in (("missing", missing), ("unexpected", unexpected))
+                if keys]
     for key in (k for k in expected if k in found):  # network order: the first layer that differs first
         dtype, shape = found[key]
         want = tuple(expected[key].shape)
@@ -139,7 +140,8 @@ def weights_header(folder: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
         with open(path, "rb") as f:
             head = f.read(2)
         # torch.save writes a zip ("PK") or a raw pickle (protocol byte 0x80); neither is ever unpickled.
-        kind = "a PyTorch pickle, which is never loaded" if head == b"PK" or head[:1] == b"\x80" else "truncated or corrupt"
+        pickled = head == b"PK" or head[:1] == b"\x80"
+        kind = "a PyTorch pickle, which is never loaded" if pickled else "truncated or corrupt"
         raise BadModelError(f"{folder}: {WEIGHTS} is not a valid safetensors file ({kind})") from None
     except OSError as e:
         raise BadModelError(f"{folder}: {WEIGHTS} can't be read ({e.strerror or e})") from None

@@ -50,7 +50,8 @@ class JsonConfig:
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as e:
-            raise ConfigError(f"{path.name}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
+            where = f"line {e.lineno} column {e.colno}"
+            raise ConfigError(f"{path.name}: not valid JSON ({e.msg} at {where})") from None
         except UnicodeDecodeError:
             raise ConfigError(f"{path.name}: not UTF-8 text") from None
         except RecursionError:
@@ -119,7 +120,8 @@ def _from_dict(cls, data: Any, key: str):
     unknown = set(data) - names
     if unknown:
         raise ConfigError(f"{key + ': ' if key else ''}unknown keys {sorted(map(str, unknown))}")
-    return cls(**{name: _check(value, hints[name], f"{key}.{name}" if key else name) for name, value in data.items()})
+    return cls(**{name: _check(value, hints[name], f"{key}.{name}" if key else name)
+                  for name, value in data.items()})
 
 
 def _check(value: Any, hint: Any, key: str) -> Any:

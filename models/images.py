@@ -46,12 +46,15 @@ def open_image(source: str | Path | bytes | Image.Image, name: str | None = None
     except IsADirectoryError:
         raise BadImageError(f"{label}: a folder, not an image") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise BadImageError(f"{label}: too large (over {2 * Image.MAX_IMAGE_PIXELS // 1_000_000} MP; {LIMITS})") from None
+        over = 2 * Image.MAX_IMAGE_PIXELS // 1_000_000
+        raise BadImageError(f"{label}: too large (over {over} MP; {LIMITS})") from None
     except UnidentifiedImageError:
         empty = len(source) == 0 if isinstance(source, bytes) else Path(source).stat().st_size == 0
-        raise BadImageError(f"{label}: not a readable image ({'empty file' if empty else 'unknown format'})") from None
+        why = "empty file" if empty else "unknown format"
+        raise BadImageError(f"{label}: not a readable image ({why})") from None
     except OSError as e:  # the file system's errors carry an errno; a decoder's (WebP decodes at open) don't
-        raise BadImageError(f"{label}: can't be opened ({e.strerror})" if e.errno else f"{label}: {CORRUPT}") from None
+        why = f"can't be opened ({e.strerror})" if e.errno else CORRUPT
+        raise BadImageError(f"{label}: {why}") from None
     check_size(image, label)
     try:
         image.load()
@@ -81,7 +84,8 @@ def check_size(image: Image.Image | tuple[int, int], label: str = "image") -> No
     if w * h > MAX_PIXELS or max(w, h) > MAX_SIDE:
         raise BadImageError(f"{label}: {w}x{h} is too large ({LIMITS})")
     if max(w, h) > MAX_ASPECT * min(w, h):
-        raise BadImageError(f"{label}: {w}x{h} is too long and thin ({max(w, h) / min(w, h):.0f}:1; {LIMITS})")
+        ratio = max(w, h) / min(w, h)
+        raise BadImageError(f"{label}: {w}x{h} is too long and thin ({ratio:.0f}:1; {LIMITS})")
 
 
 def to_rgb(image: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:

@@ -118,7 +118,8 @@ def test_data_urls():
     bomb = "data:image/png;base64," + base64.b64encode(png_claiming(9000, 9000)).decode()
     with pytest.raises(models.BadImageError, match="drawing: 9000x9000 is too large"):
         models.open_image(bomb, name="drawing")
-    for bad, why in (("data:image/png,%89PNG", "only base64"), ("data:image/png;base64,@@@", "not valid base64"),
+    for bad, why in (("data:image/png,%89PNG", "only base64"),
+                     ("data:image/png;base64,@@@", "not valid base64"),
                      ("data:image/png;base64,ü", "not valid base64"),
                      ("data:text/plain;base64," + base64.b64encode(b"hello").decode(), "unknown format")):
         with pytest.raises(models.BadImageError, match=why) as e:

@@ -21,10 +21,14 @@ def config_of(folder: Path) -> dict:
     return json.loads((folder / "config.json").read_text())
 
 
-def with_generator(folder: Path, **changes) -> str:
+def with_generator(folder: Path, **changes) -> dict[str, str]:
     config = config_of(folder)
     config["generator"].update(changes)
-    return json.dumps(config)
+    return {"config.json": json.dumps(config)}
+
+
+def with_top(folder: Path, **changes) -> dict[str, str]:
+    return {"config.json": json.dumps({**config_of(folder), **changes})}
 
 
 def broken_folders(good: Path) -> dict[str, tuple[object, str]]:
@@ -38,21 +42,19 @@ def broken_folders(good: Path) -> dict[str, tuple[object, str]]:
         "json-list": ({"config.json": "[]"}, "config.json: must be a JSON object, got []"),
         "json-null": ({"config.json": "null"}, "must be a JSON object, got null"),
         "json-string": ({"config.json": '"x"'}, 'must be a JSON object, got "x"'),
-        "ngf-string": ({"config.json": with_generator(good, ngf="4")}, 'generator.ngf must be an integer, got "4"'),
-        "ngf-zero": ({"config.json": with_generator(good, ngf=0)}, "generator.ngf must be in 1..512, got 0"),
-        "ngf-negative": ({"config.json": with_generator(good, ngf=-4)}, "generator.ngf must be in 1..512"),
-        "ngf-huge": ({"config.json": with_generator(good, ngf=10**6)}, "generator.ngf must be in 1..512"),
-        "ngf-bool": ({"config.json": with_generator(good, ngf=True)}, "generator.ngf must be an integer, got true"),
-        "dropout-2": ({"config.json": with_generator(good, dropout=2)}, "generator.dropout must be in 0..1"),
-        "channels-0": ({"config.json": with_generator(good, in_channels=0)}, "generator.in_channels must be in 1..16"),
-        "num-downs-3": ({"config.json": with_generator(good, num_downs=3)}, "generator.num_downs must be in 5..10"),
-        "norm-unknown": ({"config.json": with_generator(good, norm="group")}, "generator.norm must be one of"),
-        "generator-list": ({"config.json": json.dumps({**config_of(good), "generator": []})},
-                           "generator must be a JSON object"),
-        "pad-colour": ({"config.json": json.dumps({**config_of(good), "pad_color": [1, 2]})},
-                       "pad_color must have 3 items"),
-        "unknown-key": ({"config.json": json.dumps({**config_of(good), "colour": 1})}, "config.json: unknown keys ['colour']"),
-        "unknown-nested-key": ({"config.json": with_generator(good, width=3)}, "generator: unknown keys ['width']"),
+        "ngf-string": (with_generator(good, ngf="4"), 'generator.ngf must be an integer, got "4"'),
+        "ngf-zero": (with_generator(good, ngf=0), "generator.ngf must be in 1..512, got 0"),
+        "ngf-negative": (with_generator(good, ngf=-4), "generator.ngf must be in 1..512"),
+        "ngf-huge": (with_generator(good, ngf=10**6), "generator.ngf must be in 1..512"),
+        "ngf-bool": (with_generator(good, ngf=True), "generator.ngf must be an integer, got true"),
+        "dropout-2": (with_generator(good, dropout=2), "generator.dropout must be in 0..1"),
+        "channels-0": (with_generator(good, in_channels=0), "generator.in_channels must be in 1..16"),
+        "num-downs-3": (with_generator(good, num_downs=3), "generator.num_downs must be in 5..10"),
+        "norm-unknown": (with_generator(good, norm="group"), "generator.norm must be one of"),
+        "generator-list": (with_top(good, generator=[]), "generator must be a JSON object"),
+        "pad-colour": (with_top(good, pad_color=[1, 2]), "pad_color must have 3 items"),
+        "unknown-key": (with_top(good, colour=1), "config.json: unknown keys ['colour']"),
+        "unknown-nested-key": (with_generator(good, width=3), "generator: unknown keys ['width']"),
         "not-utf8": ({"config.json": b"\xff\xfe{}"}, "config.json: not"),
         "config-is-a-folder": ({"config.json": None}, "config.json is not a file"),
         "weights-are-a-folder": ({"model.safetensors": None}, "model.safetensors is not a file"),
@@ -62,9 +64,9 @@ def broken_folders(good: Path) -> dict[str, tuple[object, str]]:
         "garbage-weights": ({"model.safetensors": b"\x00garbage" * 100}, "truncated or corrupt"),
         "empty-weights": ({"model.safetensors": b""}, "truncated or corrupt"),
         "pickle-weights": ({"model.safetensors": weights}, "a PyTorch pickle, which is never loaded"),
-        "wider-config": ({"config.json": with_generator(good, ngf=8)}, "the config needs 8x3x4x4"),
-        "widest-config": ({"config.json": with_generator(good, ngf=512)}, "doesn't fit config.json"),
-        "hints-config": ({"config.json": with_generator(good, hints=True)}, "doesn't fit config.json"),
+        "wider-config": (with_generator(good, ngf=8), "the config needs 8x3x4x4"),
+        "widest-config": (with_generator(good, ngf=512), "doesn't fit config.json"),
+        "hints-config": (with_generator(good, hints=True), "doesn't fit config.json"),
         "renamed-tensors": ({"safetensors": renamed}, "missing enc1.conv.weight, enc1.conv.bias"),
         "int-tensors": ({"safetensors": as_ints}, "has dtype I32"),
     }
