@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 Norm = Literal["batch", "instance"]
+HINT_CHANNELS = 4  # hint colour RGB + hint mask
 MAX_CONFIG_BYTES = 1024 * 1024
 
 
@@ -25,7 +26,6 @@ class Range:
 
     lo: float
     hi: float
-HINT_CHANNELS = 4  # hint colour RGB + hint mask
 
 
 class JsonConfig:
@@ -130,7 +130,7 @@ def _check(value: Any, hint: Any, key: str) -> Any:
     if origin is Annotated:
         value = _check(value, args[0], key)
         for bound in (m for m in hint.__metadata__ if isinstance(m, Range)):
-            numbers = value if isinstance(value, tuple) else (value,)
+            numbers = value if isinstance(value, (tuple, list)) else (value,)
             if not all(bound.lo <= v <= bound.hi for v in numbers):
                 raise ConfigError(f"{key} must be in {bound.lo}..{bound.hi}, got {_show(value)}")
         return value
