@@ -121,13 +121,13 @@ def test_hint_model_builds_and_trains_with_stroke_aug(dataset, tmp_path):
 
 
 def test_hint_runs_resume_exactly(dataset, tmp_path):
-    cfg = lambda: tiny("r", dataset, hints=10, stroke_aug=True, epochs=2, log_every=1)  # noqa: E731
+    cfg = lambda: tiny("r", dataset, hints=10, stroke_aug=True, epochs=1, log_every=1)  # noqa: E731
     Trainer(cfg(), tmp_path / "a", progress=False).fit()
     interrupted = Trainer(cfg(), tmp_path / "b", progress=False)
-    interrupted.total_steps = 5
+    interrupted.total_steps = 3
     interrupted.fit()
     resumed = Trainer(cfg(), tmp_path / "b", progress=False)
-    assert resumed.resume() and resumed.step == 5
+    assert resumed.resume() and resumed.step == 3
     resumed.fit()
     logs = [(tmp_path / r / "log.jsonl").read_text() for r in "ab"]
     assert logs[0] == logs[1]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from models.config import HINT_CHANNELS
@@ -23,31 +24,33 @@ NO_HINT_PROBABILITY = 0.5
 
 
 def draw_hints(photo: torch.Tensor, count: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """`count` hints from one 3xHxW photo in [-1, 1] -> 4xHxW hint channels (colour, mask)."""
-    _, h, w = photo.shape
-    out = photo.new_zeros(HINT_CHANNELS, h, w)
-    flat = photo.amin(0).flatten()
-    candidates = (flat < BACKGROUND).nonzero().squeeze(1)
+    """`count` hints from one 3xHxW photo in [-1, 1] -> 4xHxW hint channels (colour, mask).
+
+    NumPy for the pixel work: a few small ops per blob, where torch's thread pool only adds latency."""
+    image = photo.detach().cpu().numpy()
+    _, h, w = image.shape
+    out = np.zeros((HINT_CHANNELS, h, w), np.float32)
+    candidates = np.flatnonzero(image.min(axis=0) < BACKGROUND)
     if len(candidates) == 0:
-        candidates = torch.arange(h * w)
+        candidates = np.arange(h * w)
     reach = MAX_RADIUS + MAX_LENGTH  # no blob pixel lies farther than this from its start
     for _ in range(count):
-        y0, x0 = divmod(candidates[torch.randint(len(candidates), (1,), generator=generator)].item(), w)
+        y0, x0 = divmod(int(candidates[torch.randint(len(candidates), (1,), generator=generator).item()]), w)
         radius = torch.randint(1, MAX_RADIUS + 1, (1,), generator=generator).item()
         length = torch.randint(0, MAX_LENGTH + 1, (1,), generator=generator).item()  # 0: a dot
         angle = torch.rand((), generator=generator).item() * math.pi
         dy, dx = length * math.sin(angle), length * math.cos(angle)
         top, left = max(y0 - reach, 0), max(x0 - reach, 0)
-        ys = torch.arange(top, min(y0 + reach + 1, h), dtype=torch.float32)[:, None] - y0
-        xs = torch.arange(left, min(x0 + reach + 1, w), dtype=torch.float32)[None, :] - x0
+        ys = np.arange(top, min(y0 + reach + 1, h), dtype=np.float32)[:, None] - y0
+        xs = np.arange(left, min(x0 + reach + 1, w), dtype=np.float32)[None, :] - x0
         # Pixels within `radius` of the segment (0, 0) -> (dy, dx), in a window around its start.
-        t = ((ys * dy + xs * dx) / max(length**2, 1e-9)).clamp(0, 1)
+        t = np.clip((ys * dy + xs * dx) / max(length**2, 1e-9), 0, 1)
         blob = (ys - t * dy) ** 2 + (xs - t * dx) ** 2 <= radius**2
         rows, cols = slice(top, top + blob.shape[0]), slice(left, left + blob.shape[1])
         window = out[:, rows, cols]  # a view: writes go to `out`
-        window[:3, blob] = photo[:, rows, cols][:, blob].mean(dim=1, keepdim=True)
+        window[:3, blob] = image[:, rows, cols][:, blob].mean(axis=1, keepdims=True)
         window[3, blob] = 1.0
-    return out
+    return torch.from_numpy(out).to(photo.dtype)
 
 
 def sample_hints(photos: torch.Tensor, max_hints: int, generator: torch.Generator | None = None,
