@@ -47,16 +47,24 @@ function resize(w, h) {
   }
 }
 
-function hasHints() {
+// Hints are all or nothing per pixel: the faint anti-aliased rim a stroke or the eraser leaves
+// would otherwise be a hint nobody can see. Returns whether any hint is left.
+function settleHints() {
   if (root.dataset.brush !== "1") return false;
-  const a = hintCtx.getImageData(0, 0, hints.width, hints.height).data;
-  for (let i = 3; i < a.length; i += 4) if (a[i]) return true;
-  return false;
+  const data = hintCtx.getImageData(0, 0, hints.width, hints.height);
+  const a = data.data;
+  let any = false;
+  for (let i = 3; i < a.length; i += 4) {
+    a[i] = a[i] >= 128 ? 255 : 0;
+    any = any || a[i] > 0;
+  }
+  hintCtx.putImageData(data, 0, 0);
+  return any;
 }
 
 function send() {
   shown = ink.toDataURL("image/png");
-  const withHints = hasHints();
+  const withHints = settleHints();
   props.value = Object.assign({}, props.value, {image: shown, hints: withHints ? hints.toDataURL("image/png") : null});
 }
 
@@ -202,7 +210,7 @@ function draw(url, ctx, onto) {
 async function load(v, undoable) {
   if (!v) return;
   mode(v);
-  const sameHints = !v.hints && !hasHints();
+  const sameHints = !v.hints && !settleHints();
   if (v.image === shown && sameHints) return;  // our own drawing, echoed back with new tools
   if (undoable) remember();
   shown = v.image;

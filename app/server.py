@@ -10,6 +10,10 @@ from app import ui
 from app.registry import Registry, default_roots
 
 MAX_UPLOAD = "20mb"
+# Gradio keeps a copy of the page's config for each session (about 90 KB here, with the canvas and
+# the model card); the page keeps no state server-side, so a few hundred recent sessions is plenty
+# and memory stays flat however many clients come and go.
+SESSIONS = 256
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -35,6 +39,7 @@ def serve(registry: Registry, host: str = "127.0.0.1", port: int = 7860, share: 
     _, url, _ = demo.launch(
         server_name=host, server_port=port, share=share, max_file_size=MAX_UPLOAD,
         prevent_thread_lock=not block, show_error=True, theme=ui.THEME, css=ui.CSS, footer_links=["api"],
+        state_session_capacity=SESSIONS,
     )
     return demo, url
 

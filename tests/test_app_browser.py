@@ -1,15 +1,18 @@
-"""The studio page in a real headless browser (Debian's chromium via Playwright): draw with the
-mouse and see the photo change, switch to a label model and paint, upload an edge map, download."""
+"""The studio page in a real headless browser (Debian's chromium via Playwright): draw, erase, undo
+and redo with the mouse and keys, paint colour hints and facade labels, upload, download; each time
+the photo must change (or come back) accordingly."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
-import time
 
 import pytest
+import torch
 from PIL import Image, ImageDraw
 
-from app import server
+import models
+from app import handlers, server
 from app.registry import Registry
 
 CHROMIUM = "/usr/bin/chromium"
@@ -17,18 +20,50 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
         "--disable-component-update", "--disable-sync"]
 SHOTS = os.environ.get("STUDIO_SCREENSHOTS", "/tmp")
 WAIT = 180_000  # ms; generous: the CI CPU may be shared and chromium renders in software
+WINDOW, BACKGROUND = (0, 85, 255), (0, 0, 170)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium: apt-get install chromium")
 
 
 @pytest.fixture(scope="module")
-def page(tiny_models):
+def translations(tiny_models, tmp_path_factory):
+    """The tiny models plus a tiny colour-hint model; counts the translations the server makes."""
+    root = tmp_path_factory.mktemp("browser_models")
+    for name in ("edges2cats", "facades"):
+        shutil.copytree(tiny_models / name, root / name)
+    torch.manual_seed(0)
+    gen = models.GeneratorConfig(ngf=4, hints=True)
+    models.save_model(root / "hinted", models.Generator(gen), models.ModelConfig(name="hinted", generator=gen))
+    return root
+
+
+@pytest.fixture(scope="module")
+def calls(monkeypatch_module):
+    seen = []
+    translate = handlers.translate
+
+    def counting(*args, **kwargs):
+        seen.append(args)
+        return translate(*args, **kwargs)
+
+    monkeypatch_module.setattr(handlers, "translate", counting)
+    return seen
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as mp:
+        yield mp
+
+
+@pytest.fixture(scope="module")
+def page(translations, calls):
     from playwright.sync_api import sync_playwright
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    demo, url = server.serve(Registry([tiny_models]), port=port, block=False)
+    demo, url = server.serve(Registry([translations]), port=port, block=False)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
@@ -43,21 +78,40 @@ def photo_src(page) -> str:
     return page.eval_on_selector("#photo img", "img => img.src")
 
 
-def wait_new_photo(page, old: str) -> str:
-    page.wait_for_function("old => { const i = document.querySelector('#photo img'); return i && i.src !== old; }",
-                           arg=old, timeout=WAIT)
+def wait_photo(page, old: str | None = None, equal: str | None = None) -> str:
+    """Wait until the photo differs from `old` (or is `equal`); returns its src."""
+    script = ("([old, equal]) => { const i = document.querySelector('#photo img');"
+              " return i && (equal ? i.src === equal : i.src !== old); }")
+    page.wait_for_function(script, arg=[old, equal], timeout=WAIT, polling=20)
     return photo_src(page)
 
 
 def stroke(page, points) -> None:
-    """Draw one pen stroke; points are fractions of the canvas box."""
-    box = page.locator("#editor canvas").first.bounding_box()
+    """Drag the mouse through `points`, fractions of the canvas box."""
+    box = page.locator("#canvas canvas.ink").bounding_box()
     xy = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
     page.mouse.move(*xy[0])
     page.mouse.down()
     for x, y in xy[1:]:
         page.mouse.move(x, y, steps=8)
     page.mouse.up()
+
+
+def pixel(page, layer: str, fx: float, fy: float) -> tuple[int, ...]:
+    """RGBA of the canvas `layer` ('ink' or 'hints') at a fraction of its size."""
+    return tuple(page.evaluate(
+        "([layer, fx, fy]) => { const c = document.querySelector('#canvas canvas.' + layer);"
+        " return Array.from(c.getContext('2d').getImageData(Math.floor(fx * c.width), Math.floor(fy * c.height), 1, 1).data); }",
+        [layer, fx, fy]))
+
+
+def tool(page, name: str) -> None:
+    page.click(f"#canvas [data-tool={name}]")
+
+
+def pick_model(page, name: str) -> None:
+    page.click("#model input")
+    page.get_by_role("option", name=name).click()
 
 
 def downloaded(page, button: str, path) -> Image.Image:
@@ -67,61 +121,100 @@ def downloaded(page, button: str, path) -> Image.Image:
     return Image.open(path).convert("RGB")
 
 
-def wait_for_input(page, path, check) -> Image.Image:
-    """Download the model's input until `check` holds: each stroke and button is its own queued job."""
-    deadline = time.monotonic() + WAIT / 1000
-    while True:
-        image = downloaded(page, "#download-input", path)
-        if check(image) or time.monotonic() > deadline:
-            return image
-        page.wait_for_timeout(1000)
+LINE = [(0.2, 0.3), (0.5, 0.5), (0.8, 0.3)]
 
 
-def test_drawing_updates_the_photo(page, tmp_path):
-    page.click("#clear")
-    before = wait_new_photo(page, photo_src(page))
-    stroke(page, [(0.2, 0.8), (0.5, 0.15), (0.8, 0.8), (0.2, 0.8)])
-    wait_new_photo(page, before)
-    drawn = downloaded(page, "#download-input", tmp_path / "input.png")
-    assert drawn.getcolors(1 << 20) and min(drawn.getdata()) < (60, 60, 60)  # black ink reached the model
+def test_pen_eraser_undo_redo(page, tmp_path):
+    before = photo_src(page)
+    page.click("#canvas [data-action=clear]")
+    blank = wait_photo(page, before)
+    assert pixel(page, "ink", 0.5, 0.5) == (255, 255, 255, 255)
+    stroke(page, LINE)
+    drawn = wait_photo(page, blank)
+    assert pixel(page, "ink", 0.5, 0.5)[:3] < (80, 80, 80)  # black ink on the canvas...
+    assert min(downloaded(page, "#download-input", tmp_path / "in.png").getdata()) < (80, 80, 80)  # ...and sent
     assert downloaded(page, "#download-photo", tmp_path / "photo.png").size == (256, 256)
+    tool(page, "eraser")
+    stroke(page, LINE)
+    assert wait_photo(page, equal=blank) == blank  # erased: the same drawing as blank, the same photo
+    assert pixel(page, "ink", 0.5, 0.5) == (255, 255, 255, 255)
+    page.keyboard.press("Control+z")
+    assert wait_photo(page, equal=drawn) == drawn
+    page.click("#canvas [data-action=redo]")
+    assert wait_photo(page, equal=blank) == blank
+    page.keyboard.press("Control+Shift+z")  # nothing left to redo: nothing changes
+    page.click("#canvas [data-action=undo]")
+    assert wait_photo(page, equal=drawn) == drawn
+    tool(page, "pen")
     page.screenshot(path=f"{SHOTS}/studio_drawing.png", full_page=True)
 
 
-def test_facades_paint_labels_and_rectangles(page, tmp_path):
-    page.click("#model input")
-    page.get_by_role("option", name="facades").click()
-    page.wait_for_selector("#palette", state="visible", timeout=WAIT)
+def test_colour_hints(page):
+    assert not page.is_visible("#canvas [data-tool=colour]")  # edges2cats takes no hints
+    before = photo_src(page)
+    pick_model(page, "hinted")
+    page.wait_for_selector("#canvas [data-tool=colour]", state="visible", timeout=WAIT)
+    plain = wait_photo(page, before)  # same input kind: the drawing stays, the new model translates it
+    assert pixel(page, "ink", 0.5, 0.5)[:3] < (80, 80, 80)
+    tool(page, "colour")
+    stroke(page, [(0.3, 0.7), (0.7, 0.7)])
+    hinted = wait_photo(page, plain)
+    assert pixel(page, "hints", 0.5, 0.7)[3] == 255 and pixel(page, "ink", 0.5, 0.7) == (255, 255, 255, 255)
+    page.screenshot(path=f"{SHOTS}/studio_hints.png", full_page=True)
+    tool(page, "eraser")
+    stroke(page, [(0.3, 0.7), (0.7, 0.7)])
+    assert wait_photo(page, equal=plain) == plain  # hints erased: the photo without them again
+    assert hinted != plain
+    tool(page, "pen")
+
+
+def test_facades_paint_labels_and_boxes(page):
+    before = photo_src(page)
+    pick_model(page, "facades")
+    page.wait_for_selector("#canvas .palette", state="visible", timeout=WAIT)
     page.wait_for_selector("#rectangles", state="visible", timeout=WAIT)
-    window, background, path = (0, 85, 255), (0, 0, 170), tmp_path / "labels.png"  # the 512 px input
-    page.wait_for_timeout(2000)  # let the facade example settle in the canvas, then clear it
-    page.click("#clear")
-    cleared = wait_for_input(page, path, lambda im: im.getpixel((256, 230)) == background)
-    assert cleared.getpixel((256, 230)) == background
+    example = wait_photo(page, before)
+    page.wait_for_function("() => document.querySelector('#canvas .studio-canvas').dataset.kind === 'labels'")
+    assert pixel(page, "ink", 0.01, 0.01)[:3] == BACKGROUND  # the facade example, a label layout
+    page.click("#canvas [data-action=clear]")
+    cleared = wait_photo(page, example)
+    assert pixel(page, "ink", 0.5, 0.45)[:3] == BACKGROUND
+    page.click("#canvas [data-label='#0055ff']")  # window
     stroke(page, [(0.3, 0.3), (0.7, 0.3), (0.7, 0.6), (0.3, 0.6), (0.3, 0.3)])  # a window outline
-    outline = wait_for_input(page, path, lambda im: im.getpixel((int(0.3 * 512), 230)) == window)
-    assert outline.getpixel((int(0.3 * 512), 230)) == window and outline.getpixel((256, 230)) == background
-    page.click("#rectangles")
-    filled = wait_for_input(page, path, lambda im: im.getpixel((256, 230)) == window)
-    assert filled.getpixel((256, 230)) == window  # the inside of the outline is filled
-    assert filled.getpixel((10, 10)) == background
+    outline = wait_photo(page, cleared)
+    assert pixel(page, "ink", 0.3, 0.45)[:3] == WINDOW and pixel(page, "ink", 0.5, 0.45)[:3] == BACKGROUND
+    page.click("#rectangles")  # strokes -> boxes: the outline's inside is filled
+    page.wait_for_function("() => { const c = document.querySelector('#canvas canvas.ink');"
+                           " return c.getContext('2d').getImageData(c.width / 2, c.height * 0.45, 1, 1).data[1] === 85; }",
+                           timeout=WAIT)
+    filled = wait_photo(page, outline)
+    assert pixel(page, "ink", 0.05, 0.05)[:3] == BACKGROUND
+    page.click("#canvas [data-label='#ff0000']")  # pillar
+    tool(page, "box")
+    stroke(page, [(0.1, 0.7), (0.2, 0.95)])
+    wait_photo(page, filled)
+    assert pixel(page, "ink", 0.15, 0.8)[:3] == (255, 0, 0)
     page.screenshot(path=f"{SHOTS}/studio_facades.png", full_page=True)
 
 
-def test_upload_edge_map(page, tmp_path):
-    page.click("#model input")
-    page.get_by_role("option", name="edges2cats").click()
-    page.wait_for_selector("#palette", state="hidden", timeout=WAIT)
+def test_upload_edge_map_translates_once(page, tmp_path, calls):
+    pick_model(page, "edges2cats")
+    page.wait_for_selector("#canvas .palette", state="hidden", timeout=WAIT)
     edges = Image.new("L", (640, 320), 255)
     ImageDraw.Draw(edges).ellipse((100, 40, 540, 280), outline=0, width=5)
     edges.save(tmp_path / "edges.png")
-    before = photo_src(page)
+    page.wait_for_timeout(1500)  # let the model switch's translation finish
+    before, count = photo_src(page), len(calls)
     with page.expect_file_chooser() as chooser:
         page.click("#upload-map")
     chooser.value.set_files(str(tmp_path / "edges.png"))
-    wait_new_photo(page, before)
+    wait_photo(page, before)
     page.wait_for_function("() => document.querySelector('#photo img').naturalWidth === 256 &&"
                            " document.querySelector('#photo img').naturalHeight === 128", timeout=WAIT)
+    assert page.evaluate("() => [document.querySelector('#canvas canvas.ink').width,"
+                         " document.querySelector('#canvas canvas.ink').height]") == [512, 256]
+    page.wait_for_timeout(1500)
+    assert len(calls) - count == 1  # the upload lands in the canvas and is translated once
     page.screenshot(path=f"{SHOTS}/studio_upload.png", full_page=True)
 
 
