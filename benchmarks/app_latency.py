@@ -3,9 +3,10 @@
 
     python benchmarks/app_latency.py [--strokes 30] [--threads 1] [--out results.json]
 
-Latency is measured over Gradio's HTTP API the way the page itself talks to the server: upload
-the drawing, call /translate, read the result from the event stream as soon as it is pushed,
-fetch the photo. gradio_client is timed too, for reference: its event reader polls every 50 ms,
+Latency is measured over Gradio's HTTP API the way the page itself talks to the server: call
+/translate with the drawing as a PNG data URL in the payload (as the canvas sends it), read the
+result from the event stream as soon as it is pushed, fetch the photo. `--browser` also times
+mouse-up on the canvas -> the new photo shown, in headless Debian chromium. gradio_client is timed too, for reference: its event reader polls every 50 ms,
 which adds about 90 ms per call that a browser never sees.
 
 Weights are random unless assets/models/edges2cats is present (used as the compact model):
@@ -14,6 +15,7 @@ speed does not depend on their values.
 from __future__ import annotations
 
 import argparse
+import base64
 import io
 import json
 import shutil
@@ -29,7 +31,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import torch
-from gradio_client import Client, handle_file
+from gradio_client import Client
 from PIL import Image, ImageDraw
 
 REPO = Path(__file__).resolve().parent.parent
@@ -68,8 +70,9 @@ def strokes(folder: Path, n: int) -> list[str]:
 
 
 def canvas(path: str) -> dict:
-    """The drawing as an API user sends it: flattened (the browser also uploads its layers)."""
-    return {"background": None, "layers": [], "composite": handle_file(path)}
+    """The drawing as the page's canvas sends it: a PNG data URL."""
+    return {"image": "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii"),
+            "hints": None}
 
 
 class HttpApi:
@@ -95,12 +98,8 @@ class HttpApi:
         raise RuntimeError(f"/{name}: the event stream ended without a result")
 
     def translate(self, key: str, drawing: str, seed: int, size: int) -> Image.Image:
-        """Upload -> translate -> download, one stroke's full round trip."""
-        with open(drawing, "rb") as f:
-            r = self.http.post(f"{self.base}/gradio_api/upload", files={"files": (Path(drawing).name, f, "image/png")})
-        r.raise_for_status()
-        composite = {"path": r.json()[0], "meta": {"_type": "gradio.FileData"}}
-        photo = self.call("translate", [key, {"background": None, "layers": [], "composite": composite}, seed, size])[0]
+        """Translate -> download, one stroke's full round trip."""
+        photo = self.call("translate", [key, canvas(drawing), seed, size])[0]
         return Image.open(io.BytesIO(self.http.get(photo["url"]).content))
 
 
@@ -126,7 +125,7 @@ def browser_latency(url: str, n: int) -> dict:
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.goto(url)
         page.wait_for_selector("#photo img", timeout=120_000)
-        box = page.locator("#editor canvas").first.bounding_box()
+        box = page.locator("#canvas canvas.ink").bounding_box()
         gen = torch.Generator().manual_seed(1)
         times = []
         for i in range(n + 2):
