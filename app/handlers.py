@@ -10,7 +10,6 @@ to at most the canvas size before any other work, so no request costs more than 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import io
 from pathlib import Path
@@ -21,11 +20,11 @@ from scipy import ndimage
 
 import models
 from hed_edges.facades import FACADE_LABELS
+from models.images import data_url_bytes
 
 CANVAS = 512
 WHITE = (255, 255, 255)
 PALETTE = [colour for _, colour in FACADE_LABELS]
-MAX_DATA_URL = 20 * 1024 * 1024  # the same cap as file uploads (server.MAX_UPLOAD)
 
 
 def background_for(kind: str) -> tuple[int, int, int]:
@@ -50,17 +49,6 @@ def blank(kind: str) -> Image.Image:
 
 def decode(source: str | Path | None, name: str) -> Image.Image:
     """A data URL or a file path -> a PIL image whose size was checked before it was decoded."""
-    if isinstance(source, str) and source.startswith("data:"):
-        header, _, payload = source.partition(",")
-        if not header.endswith(";base64"):
-            raise models.BadImageError(f"{name}: expected a base64 data URL of a PNG")
-        if len(payload) > MAX_DATA_URL:
-            raise models.BadImageError(f"{name}: larger than {MAX_DATA_URL // 2**20} MB")
-        try:
-            data = base64.b64decode(payload, validate=True)
-        except (binascii.Error, ValueError):
-            raise models.BadImageError(f"{name}: the data URL is not valid base64") from None
-        return models.open_image(data, name=name)
     if not isinstance(source, (str, Path)) or not str(source):
         raise models.BadImageError(f"{name}: no image given")
     return models.open_image(source, name=name)
@@ -179,9 +167,9 @@ def rectangles(value: dict | None) -> Image.Image:
 def save_drawing(value: dict | None, folder: Path) -> Path | None:
     """The drawing's PNG for the download button, named by its content hash (written once)."""
     url = value.get("image") if isinstance(value, dict) else None
-    if not isinstance(url, str) or not url.startswith("data:image/png;base64,") or len(url) > MAX_DATA_URL:
+    if not isinstance(url, str) or not url.startswith("data:image/png;base64,"):
         return None
-    data = base64.b64decode(value["image"].partition(",")[2])
+    data = data_url_bytes(url, "drawing")
     path = folder / f"drawing-{hashlib.sha1(data).hexdigest()[:16]}.png"
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)
