@@ -142,11 +142,13 @@ def test_huge_width_refused_fast_without_allocating(zoo, ngf):
     assert time.perf_counter() - start < 1.0
 
 
-def test_good_folder_loads_and_checks_fast(tiny_models):
+def test_good_folders_load_float32_and_float16(tiny_models, tmp_path):
     config = models.check_folder(tiny_models / "edges2cats")
     assert config.generator.ngf == 4
     translator = models.load(tiny_models / "edges2cats")
     assert translator.config == config
+    half = models.save_model(tmp_path / "half", translator.generator, config, dtype=torch.float16)
+    assert models.load(half).config == config
 
 
 def test_card_is_read_only_from_inside_the_folder(tiny_models, tmp_path):
