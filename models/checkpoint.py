@@ -11,7 +11,8 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save
+from safetensors.torch import load_file
+from safetensors.torch import save as serialize
 
 from .config import ModelConfig
 from .networks import Generator
@@ -61,7 +62,7 @@ def atomic_save_tensors(tensors: dict[str, torch.Tensor], path: Path, metadata: 
     # Serialised here and written by atomic_write_bytes: safetensors' own file writer neither
     # fsyncs nor raises an OSError (a full disk would not say so).
     cpu = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
-    atomic_write_bytes(path, save(cpu, metadata=metadata))
+    atomic_write_bytes(path, serialize(cpu, metadata=metadata))
 
 
 def remove_temps(folder: Path) -> None:
