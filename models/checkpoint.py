@@ -59,8 +59,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def atomic_save_tensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict | None = None) -> None:
-    # Serialised here and written by atomic_write_bytes: safetensors' own file writer neither
-    # fsyncs nor raises an OSError (a full disk would not say so).
+    # Serialised here and written by atomic_write_bytes: safetensors' save_file raises no OSError (a full
+    # disk would not be named), and the temp files of its own would escape remove_temps.
     cpu = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
     atomic_write_bytes(path, serialize(cpu, metadata=metadata))
 
