@@ -11,9 +11,9 @@ from app.registry import Registry, default_roots
 
 MAX_UPLOAD = "20mb"
 # Gradio keeps a copy of the page's config for each session (about 90 KB here, with the canvas and
-# the model card); the page keeps no state server-side, so a few hundred recent sessions is plenty
+# the model card); the page keeps no state server-side, so the 64 most recent sessions are plenty
 # and memory stays flat however many clients come and go.
-SESSIONS = 256
+SESSIONS = 64
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
