@@ -34,7 +34,7 @@ SCORES = ("structure_ratio", "color_intersection", "color_intersection_pooled", 
 
 
 def cost(data: str, steps: int, images: int) -> None:
-    """Medians, with the recipes' steps interleaved so a busy machine slows them alike."""
+    """Medians, with the recipes' steps interleaved (in rotating order) so a busy machine slows them alike."""
     with tempfile.TemporaryDirectory() as tmp:
         subset = Path(tmp) / "data"
         (subset / "train").mkdir(parents=True)
@@ -61,10 +61,11 @@ def cost(data: str, steps: int, images: int) -> None:
             trainers[label] = Trainer(cfg, Path(tmp) / label, progress=False)
             trainers[label].train_step(0)  # warm-up
         times: dict[str, list[float]] = {label: [] for label in recipes}
+        labels = list(trainers)
         for s in range(1, 1 + steps):
-            for label, trainer in trainers.items():
+            for label in labels[s % len(labels):] + labels[:s % len(labels)]:  # each goes first in turn
                 t0 = time.perf_counter()
-                trainer.train_step(s)
+                trainers[label].train_step(s)
                 times[label].append(time.perf_counter() - t0)
     base = statistics.median(times["plain"])
     print("| recipe (compact, batch 1) | ms/step | vs plain |\n|---|---|---|")
