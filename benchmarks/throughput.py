@@ -3,9 +3,10 @@
     python benchmarks/throughput.py [--steps 8] [--repeats 3] [--rows base batch4 ...] [--json out.json]
 
 Table 1: train img/s for batch 1 vs 4, channels_last, 1 vs 2 torch threads, torch.compile, each
-upsampling mode, DiffAugment and feature matching. Table 2: per upsampling mode, generator size and
-inference ms at 256/512. Rows are measured round-robin (`--repeats` rounds, median reported) so a
-load change on a shared machine hits every row alike; the load average is printed with the table.
+upsampling mode, DiffAugment and feature matching. Table 2: per upsampling mode, generator size,
+inference ms at 256/512 and the checkerboard score of an untrained generator. Rows are measured
+round-robin (`--repeats` rounds, median reported) so a load change on a shared machine hits every
+row alike; the load average is printed with the table.
 Synthetic 256x256 pairs (throughput does not depend on content).
 """
 from __future__ import annotations
@@ -30,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from models import GeneratorConfig, ModelConfig, Translator  # noqa: E402
 from models.networks import Generator  # noqa: E402
 from training.config import PRESETS, make_config  # noqa: E402
+from training.evaluate import checkerboard_score  # noqa: E402
 from training.trainer import Trainer  # noqa: E402
 
 from train_infer import make_pairs  # noqa: E402
@@ -80,6 +82,20 @@ def timed_steps(trainer: Trainer, s: Setting, start: int, steps: int) -> float:
     return steps * s.batch_size / (time.perf_counter() - t0)
 
 
+def initial_checkerboard(upsample: str, seeds: int = 3) -> float:
+    """Checkerboard score of freshly initialised generators' outputs on a smooth 256x256 input:
+    what the upsampling itself leaves before any training (mean over `seeds` initialisations)."""
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, 256), torch.linspace(-1, 1, 256), indexing="ij")
+    x = torch.stack([xx, yy, xx * yy])[None]
+    scores = []
+    for seed in range(seeds):
+        torch.manual_seed(seed)
+        with torch.no_grad():
+            out = Generator(GeneratorConfig(ngf=PRESETS["compact"]["ngf"], upsample=upsample))(x)
+        scores.append(checkerboard_score((out[0].permute(1, 2, 0).numpy() + 1) * 127.5))
+    return float(np.mean(scores))
+
+
 def inference_ms(upsample: str, steps: int) -> dict:
     gen_cfg = GeneratorConfig(ngf=PRESETS["compact"]["ngf"], upsample=upsample)
     gen = Generator(gen_cfg)
@@ -87,6 +103,7 @@ def inference_ms(upsample: str, steps: int) -> dict:
     image = Image.fromarray(np.random.default_rng(1).integers(0, 255, (256, 256, 3), dtype=np.uint8))
     row = {"upsample": upsample, "G_params_M": round(sum(p.numel() for p in gen.parameters()) / 1e6, 2)}
     row["G_fp32_MiB"] = round(row["G_params_M"] * 1e6 * 4 / 2**20, 1)
+    row["checkerboard_at_init"] = round(initial_checkerboard(upsample), 2)
     for size in (256, 512):
         translator(image, seed=0, size=size)
         times = []
@@ -143,10 +160,11 @@ def main() -> None:
     if not args.no_inference:
         infer = [inference_ms(mode, max(args.steps, 5)) for mode in ("deconv", "resize", "subpixel")]
         print(f"\ninference, {torch.get_num_threads()} torch threads, median of {max(args.steps, 5)}:")
-        print("| upsample | G params (M) | float32 MiB | inference ms 256 | inference ms 512 |\n|---|---|---|---|---|")
+        print("| upsample | G params (M) | float32 MiB | inference ms 256 | inference ms 512 | checkerboard at init |"
+              "\n|---|---|---|---|---|---|")
         for row in infer:
             print(f"| {row['upsample']} | {row['G_params_M']} | {row['G_fp32_MiB']} | {row['infer_ms_256']} | "
-                  f"{row['infer_ms_512']} |")
+                  f"{row['infer_ms_512']} | {row['checkerboard_at_init']} |")
     if args.json:
         Path(args.json).write_text(json.dumps({"load_average": load_before, "train": results, "inference": infer},
                                               indent=2))
