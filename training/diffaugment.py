@@ -25,7 +25,7 @@ CUTOUT_RATIO = 0.5  # the paper's: mask a square of half the side
 
 
 def parse_policy(policy: str) -> tuple[str, ...]:
-    """"color,translation" -> ("color", "translation"); "" -> () (off)."""
+    """The ops a policy names, in the order they apply: "cutout,color" -> ("color", "cutout"); "" -> () (off)."""
     names = [p.strip() for p in policy.split(",") if p.strip()]
     unknown = [p for p in names if p not in OPS]
     if unknown:
