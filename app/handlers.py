@@ -43,10 +43,6 @@ def canvas_value(image: Image.Image, kind: str, brush: bool = False, model: str 
     return {"image": data_url(image), "hints": hints, "kind": kind, "brush": brush, "model": model}
 
 
-def blank(kind: str) -> Image.Image:
-    return Image.new("RGB", (CANVAS, CANVAS), background_for(kind))
-
-
 def decode(source: str | Path | None, name: str) -> Image.Image:
     """A data URL or a file path -> a PIL image whose size was checked before it was decoded."""
     if not isinstance(source, (str, Path)) or not str(source):
@@ -54,22 +50,17 @@ def decode(source: str | Path | None, name: str) -> Image.Image:
     return models.open_image(source, name=name)
 
 
-def shrink(image: Image.Image, side: int, kind: str) -> Image.Image:
-    """Long side at most `side`, aspect kept; label maps are categorical, so never blended."""
+def scaled(image: Image.Image, side: int, kind: str) -> Image.Image:
+    """Long side = `side`, aspect kept; label maps are categorical, so never blended."""
     w, h = image.size
-    if max(w, h) <= side:
-        return image
     scale = side / max(w, h)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     return image.resize(size, Image.NEAREST if kind == "labels" else Image.LANCZOS, reducing_gap=3.0)
 
 
-def fit_canvas(image: Image.Image, kind: str) -> Image.Image:
-    """Scale so the long side is the canvas size (up or down), keeping the aspect ratio."""
-    w, h = image.size
-    scale = CANVAS / max(w, h)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return image.resize(size, Image.NEAREST if kind == "labels" else Image.LANCZOS, reducing_gap=3.0)
+def shrink(image: Image.Image, side: int, kind: str) -> Image.Image:
+    """Long side at most `side`."""
+    return image if max(image.size) <= side else scaled(image, side, kind)
 
 
 def drawing(value: dict | None, kind: str) -> tuple[Image.Image, Image.Image | None]:
@@ -80,6 +71,8 @@ def drawing(value: dict | None, kind: str) -> tuple[Image.Image, Image.Image | N
     hints = None
     if value.get("hints"):
         hints = decode(value["hints"], "colour hints")
+        if hints.mode not in ("RGBA", "LA", "PA") and "transparency" not in hints.info:
+            raise models.BadImageError("colour hints: a PNG with transparency is needed (transparent = no hint)")
         hints = hints.convert("RGBA").resize(image.size, Image.NEAREST)
         if hints.getchannel("A").getbbox() is None:
             hints = None
@@ -135,7 +128,7 @@ def variations(translator: models.Translator, value: dict | None, seed: int, siz
 def load_map(path: str | Path | None, kind: str) -> Image.Image:
     """An uploaded edge, sketch or label map (any size or mode), sized for the canvas."""
     image = decode(path, Path(str(path)).name if path else "upload")
-    image = fit_canvas(models.to_rgb(image, background_for(kind)), kind)
+    image = scaled(models.to_rgb(image, background_for(kind)), CANVAS, kind)
     return snap_to_palette(image) if kind == "labels" else image
 
 

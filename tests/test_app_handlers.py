@@ -129,6 +129,8 @@ def test_colour_hints_reach_models_that_take_them(registry):
     assert photo.getpixel((0, 0)) == (200, 30, 40)
     handlers.translate(fake, drawing(hints=hint_layer(colour=(0, 0, 0, 0))), 0, 256)
     assert fake.seen[1] is None  # an empty hint layer is no hint
+    with pytest.raises(models.BadImageError, match="transparency"):  # without alpha it would hint everywhere
+        handlers.translate(fake, drawing(hints=handlers.data_url(Image.new("RGB", (8, 8), "red"))), 0, 256)
     # A model without hints simply ignores them.
     plain = handlers.translate(registry.get("edges2cats"), drawing(hints=hint_layer()), 0, 256)
     assert plain.size == (256, 256)
