@@ -115,7 +115,7 @@ def build(registry: Registry) -> gr.Blocks:
 
     @page_errors("turn the strokes into boxes")
     def rectangles(drawing, key):
-        return value(key, handlers.rectangles(drawing))
+        return value(key, handlers.rectangles(drawing), drawing.get("hints"))  # the hints stay where they were
 
     def select(key, drawing):
         """New model: its card and tools; a new starting drawing only if the input kind changed."""
