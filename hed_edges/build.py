@@ -190,9 +190,9 @@ def build_dataset(photos_dir: str | Path, out_dir: str | Path, size: int = 256,
     finally:
         data = manifest(complete)
     if not sum(data["counts"].values()):
-        first = data["skipped"][0]["reason"] if data["skipped"] else "none was written"
+        first = data["skipped"][0]["reason"] if data["skipped"] else "none"
         raise NothingBuiltError(
-            f"{out_dir}: no pairs made from {len(jobs)} photos, all skipped (first: {first}); "
-            f"see {out_dir / MANIFEST}"
+            f"{out_dir}: no pairs made; {len(data['skipped'])} of {len(jobs)} photos skipped "
+            f"(first: {first}); see {out_dir / MANIFEST}"
         )
     return data

@@ -59,7 +59,7 @@ HED = [
     ("build MISSING ROOT/out", "photos: ROOT/missing: no such folder"),
     ("build PHOTO ROOT/out", "photos: ROOT/photo.png: no such folder"),
     ("build BROKEN ROOT/out --detector canny --workers 1",
-     "error: ROOT/out: no pairs made from 1 photos, all skipped (first: a.jpg"),
+     "error: ROOT/out: no pairs made; 1 of 1 photos skipped (first: a.jpg"),
     ("build EMPTY ROOT/out --detector canny", "error: ROOT/empty: no photos found"),
     ("build DATA ROOT/out --size 0", "--size"),
     ("build DATA ROOT/out --split a,b", "--split"),
