@@ -204,3 +204,13 @@ def test_temps_of_a_kill_mid_write_are_cleaned_on_the_next_start(dataset, refere
     step, err = resume(dataset, tmp_path, capsys)
     assert step == 6 and (tmp_path / "log.jsonl").read_text() == reference
     assert leftovers(tmp_path) == []
+
+
+def test_evaluating_a_truncated_kept_checkpoint_is_one_line(dataset, tmp_path, capsys):
+    weights = stopped_at(dataset, tmp_path, step=4) / "step_00000004" / "generator.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    capsys.readouterr()
+    with pytest.raises(SystemExit, match="^2$"):
+        training_cli(["evaluate", "--model", str(tmp_path), "--step", "4", "--data", str(dataset), "--no-structure"])
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {weights}: unreadable"), err

@@ -221,6 +221,6 @@ def checkpoint_model(run_dir: Path, step: int, out: Path) -> Path:
         raise MissingWeightsError(f"{ckpt} not found; {run_dir} keeps steps: {kept or 'none'}")
     cfg = TrainConfig.from_file(run_dir / "train_config.json")
     generator = Generator(cfg.model.generator)
-    generator.load_state_dict(load_file(ckpt / "generator.safetensors"))
+    generator.load_state_dict(_read_tensors(ckpt / "generator.safetensors"))
     cfg.model.training = {"steps": step, "command": cfg.command}
     return save_model(out, generator, cfg.model)
