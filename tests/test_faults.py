@@ -211,6 +211,7 @@ def test_evaluating_a_truncated_kept_checkpoint_is_one_line(dataset, tmp_path, c
     weights.write_bytes(weights.read_bytes()[:100])
     capsys.readouterr()
     with pytest.raises(SystemExit, match="^2$"):
-        training_cli(["evaluate", "--model", str(tmp_path), "--step", "4", "--data", str(dataset), "--no-structure"])
+        training_cli(["evaluate", "--model", str(tmp_path), "--step", "4", "--data", str(dataset),
+                      "--no-structure"])
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: {weights}: unreadable"), err
