@@ -46,8 +46,8 @@ def to_gray(darkness: np.ndarray) -> np.ndarray:
 def spline_weights(n: int) -> np.ndarray:
     """(n, WOBBLE_GRID) cubic-spline weights from the control points to n pixels.
 
-    A 2-D spline is the product of 1-D ones, so two small matrix products give the whole field,
-    instead of a spline evaluation at every pixel (the costliest step before)."""
+    A 2-D spline is the product of 1-D ones: two small matrix products give the whole field,
+    where evaluating the spline at every pixel cost more than all the rest of the augmentation."""
     at = np.linspace(0, WOBBLE_GRID - 1, n)[None]
     return np.stack([ndimage.map_coordinates(e, at, order=3) for e in np.eye(WOBBLE_GRID)], axis=1)
 
