@@ -198,10 +198,10 @@ function mode(v) {
   setTool(tool);
 }
 
-function draw(url, ctx, onto) {
+function draw(url, ctx, takeSize) {
   return new Promise(done => {
     const img = new Image();
-    img.onload = () => { if (onto) resize(img.naturalWidth, img.naturalHeight); ctx.drawImage(img, 0, 0); done(); };
+    img.onload = () => { if (takeSize) resize(img.naturalWidth, img.naturalHeight); ctx.drawImage(img, 0, 0); done(); };
     img.onerror = () => done();
     img.src = url;
   });
