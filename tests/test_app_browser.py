@@ -218,6 +218,42 @@ def test_upload_edge_map_translates_once(page, tmp_path, calls):
     page.screenshot(path=f"{SHOTS}/studio_upload.png", full_page=True)
 
 
+def test_touch_strokes_draw(page):
+    """A finger draws like the mouse (the canvas listens to pointer events; touches come from CDP)."""
+    before = photo_src(page)
+    box = page.locator("#canvas canvas.ink").bounding_box()
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 1})
+    for i, kind in enumerate(["touchStart"] + ["touchMove"] * 10 + ["touchEnd"]):
+        point = {"x": box["x"] + (0.1 + min(i, 10) * 0.08) * box["width"], "y": box["y"] + 0.9 * box["height"]}
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [] if kind == "touchEnd" else [point]})
+    cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": False})
+    wait_photo(page, before)
+    assert pixel(page, "ink", 0.5, 0.9)[:3] < (80, 80, 80)
+
+
+def test_photo_to_edges_lands_in_the_canvas(page, tmp_path, calls):
+    photo = Image.new("RGB", (400, 300), (230, 220, 200))
+    ImageDraw.Draw(photo).rectangle((80, 60, 320, 240), fill=(40, 60, 150))
+    photo.save(tmp_path / "photo.jpg")
+    page.click("#canvas [data-action=clear]")
+    before = wait_photo(page, photo_src(page))
+    page.wait_for_timeout(1000)
+    count = len(calls)
+    with page.expect_file_chooser() as chooser:
+        page.click("#upload-photo")
+    chooser.value.set_files(str(tmp_path / "photo.jpg"))
+    wait_photo(page, before)
+    assert page.evaluate("() => [document.querySelector('#canvas canvas.ink').width,"
+                         " document.querySelector('#canvas canvas.ink').height]") == [512, 384]
+    dark = page.evaluate("() => { const c = document.querySelector('#canvas canvas.ink');"
+                         " const a = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+                         " let n = 0; for (let i = 0; i < a.length; i += 4) n += a[i] < 128; return n; }")
+    assert 200 < dark < 20_000  # the box's outline, as edges (the canvas was blank)
+    page.wait_for_timeout(1500)
+    assert len(calls) - count == 1
+
+
 def test_bad_upload_shows_message(page, tmp_path):
     (tmp_path / "junk.png").write_bytes(b"definitely not a png")
     with page.expect_file_chooser() as chooser:
