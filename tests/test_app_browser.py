@@ -142,8 +142,11 @@ def test_pen_eraser_undo_redo(page, tmp_path):
     assert wait_photo(page, equal=drawn) == drawn
     page.click("#canvas [data-action=redo]")
     assert wait_photo(page, equal=blank) == blank
-    page.keyboard.press("Control+Shift+z")  # nothing left to redo: nothing changes
     page.click("#canvas [data-action=undo]")
+    assert wait_photo(page, equal=drawn) == drawn
+    page.keyboard.press("Control+Shift+z")
+    assert wait_photo(page, equal=blank) == blank
+    page.keyboard.press("Control+z")
     assert wait_photo(page, equal=drawn) == drawn
     tool(page, "pen")
     page.screenshot(path=f"{SHOTS}/studio_drawing.png", full_page=True)
