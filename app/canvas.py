@@ -32,8 +32,10 @@ class Canvas(gr.HTML):
     def api_info(self) -> dict[str, Any]:
         return {
             "type": "object",
-            "description": "the drawing: {'image': PNG data URL, 'hints': PNG data URL of the colour hints or null}",
-            "properties": {"image": {"type": "string"}, "hints": {"anyOf": [{"type": "string"}, {"type": "null"}]}},
+            "description": "the drawing: {'image': PNG data URL, 'hints': PNG data URL of the colour hints "
+                           "or null}",
+            "properties": {"image": {"type": "string"},
+                           "hints": {"anyOf": [{"type": "string"}, {"type": "null"}]}},
         }
 
     def example_payload(self) -> Any:

@@ -72,7 +72,8 @@ def drawing(value: dict | None, kind: str) -> tuple[Image.Image, Image.Image | N
     if value.get("hints"):
         hints = decode(value["hints"], "colour hints")
         if hints.mode not in ("RGBA", "LA", "PA") and "transparency" not in hints.info:
-            raise models.BadImageError("colour hints: a PNG with transparency is needed (transparent = no hint)")
+            raise models.BadImageError("colour hints: a PNG with transparency is needed "
+                                       "(transparent = no hint)")
         hints = hints.convert("RGBA").resize(image.size, Image.NEAREST)
         if hints.getchannel("A").getbbox() is None:
             hints = None
@@ -136,7 +137,8 @@ def photo_to_edges(path: str | Path | None) -> Image.Image:
     """An uploaded photo -> HED edges sized for the canvas, ready to edit before translating."""
     from hed_edges import extract_edges  # heavy (network weights); only needed on this path
 
-    photo = shrink(models.to_rgb(decode(path, Path(str(path)).name if path else "upload")), 2 * CANVAS, "photo")
+    photo = models.to_rgb(decode(path, Path(str(path)).name if path else "upload"))
+    photo = shrink(photo, 2 * CANVAS, "photo")
     return extract_edges(photo, size=CANVAS).convert("RGB")
 
 

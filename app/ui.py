@@ -46,7 +46,8 @@ def page_errors(action: str):
                 raise gr.Error(str(e), print_exception=False) from e
             except Exception as e:
                 log.exception("%s failed", action)
-                raise gr.Error(f"Could not {action}; the server log has the details.", print_exception=False) from e
+                message = f"Could not {action}; the server log has the details."
+                raise gr.Error(message, print_exception=False) from e
 
         return wrapper
 
@@ -67,9 +68,9 @@ def build(registry: Registry) -> gr.Blocks:
 
     def translator(key: str | None) -> models.Translator:
         if not isinstance(key, str) or key not in registry.entries:
-            raise gr.Error(f"Unknown model {key!r}. " + ("Pick one from the list." if registry.entries
-                                                          else "No model is installed; see the page for how to get one."),
-                           print_exception=False)
+            hint = ("Pick one from the list." if registry.entries
+                    else "No model is installed; see the page for how to get one.")
+            raise gr.Error(f"Unknown model {key!r}. {hint}", print_exception=False)
         return registry.get(key)
 
     def kind_of(key: str | None) -> str:
@@ -115,7 +116,7 @@ def build(registry: Registry) -> gr.Blocks:
 
     @page_errors("turn the strokes into boxes")
     def rectangles(drawing, key):
-        return value(key, handlers.rectangles(drawing), drawing.get("hints"))  # the hints stay where they were
+        return value(key, handlers.rectangles(drawing), drawing.get("hints"))  # hints stay as they were
 
     def select(key, drawing):
         """New model: its card and tools; a new starting drawing only if the input kind changed."""
@@ -138,7 +139,8 @@ def build(registry: Registry) -> gr.Blocks:
         with gr.Row(equal_height=True):
             picker = gr.Dropdown(registry.choices, value=first, label="Model", scale=3, elem_id="model")
             size = gr.Radio(SIZES, value=256, label="Output size", scale=2)
-            seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed (dropout noise)", scale=1)
+            seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed (dropout noise)",
+                             scale=1)
         with gr.Row():
             with gr.Column():
                 canvas = Canvas(example(first) if first else None, elem_id="canvas")
@@ -148,29 +150,30 @@ def build(registry: Registry) -> gr.Blocks:
                                       elem_id="rectangles")
                     start = gr.Button("Example", min_width=80, elem_id="example")
                 with gr.Row():
-                    map_upload = gr.UploadButton("Upload edge / label map", file_types=["image"], type="filepath",
-                                                 elem_id="upload-map")
+                    map_upload = gr.UploadButton("Upload edge / label map", file_types=["image"],
+                                                 type="filepath", elem_id="upload-map")
                     photo_upload = gr.UploadButton("Photo → edges", file_types=["image"], type="filepath",
                                                    elem_id="upload-photo")
             with gr.Column():
-                photo = gr.Image(label="Photo", type="filepath", format="png", interactive=False, elem_id="photo",
-                                 height=560, buttons=[])
+                photo = gr.Image(label="Photo", type="filepath", format="png", interactive=False,
+                                 elem_id="photo", height=560, buttons=[])
                 with gr.Row():
                     get_in = gr.DownloadButton("⬇ Drawing PNG", elem_id="download-input")
                     get_out = gr.DownloadButton("⬇ Photo PNG", elem_id="download-photo")
                     again = gr.Button("More variations", elem_id="more")
-                gallery = gr.Gallery(label="Variations (same drawing, different dropout noise)", columns=VARIATIONS,
-                                     height="auto", format="png", elem_id="variations")
+                gallery = gr.Gallery(label="Variations (same drawing, different dropout noise)",
+                                     columns=VARIATIONS, height="auto", format="png", elem_id="variations")
         with gr.Accordion("Model card", open=False):
             card = gr.Markdown(registry.card(first) if first else HOW_TO_GET_MODELS, elem_id="card")
 
         work = dict(concurrency_id="model", concurrency_limit=1)
-        run = dict(fn=translate, inputs=[picker, canvas, seed, size], outputs=photo, show_progress="minimal", **work)
+        run = dict(fn=translate, inputs=[picker, canvas, seed, size], outputs=photo, show_progress="minimal",
+                   **work)
 
         def translating(event, **kwargs):
             """Translate on `event`; the download files follow, off the stroke-to-photo path."""
-            event(**run, **kwargs).success(files, [canvas, photo], [get_in, get_out], api_visibility="private",
-                                           show_progress="hidden")
+            event(**run, **kwargs).success(files, [canvas, photo], [get_in, get_out],
+                                           api_visibility="private", show_progress="hidden")
 
         translating(go.click, api_name="translate")
         # Every change of the drawing (a stroke, undo, an upload, an example, a model switch) translates

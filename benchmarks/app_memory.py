@@ -37,7 +37,8 @@ def drawing(i: int) -> dict:
     ImageDraw.Draw(image).line([(20 + i % 400, 60), (250, 80 + i % 300), (450, 420)], fill="black", width=3)
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
-    return {"image": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"), "hints": None}
+    url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return {"image": url, "hints": None}
 
 
 def call(http: httpx.Client, base: str, name: str, data: list) -> None:
@@ -87,8 +88,8 @@ def main() -> None:
                     print(i + 1, results[f"after_{i + 1}"], flush=True)
             results["seconds"] = round(time.perf_counter() - t0, 1)
             results["calls"] = args.calls
-            results["rss_growth_mb"] = round(results[f"after_{args.calls}"]["VmRSS"] - results["warm"]["VmRSS"], 1) \
-                if f"after_{args.calls}" in results else None
+            grown = memory_mb(server.pid)["VmRSS"] - results["warm"]["VmRSS"]
+            results["rss_growth_mb"] = round(grown, 1)
     finally:
         server.terminate()
         server.wait(30)

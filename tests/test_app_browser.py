@@ -33,7 +33,8 @@ def translations(tiny_models, tmp_path_factory):
         shutil.copytree(tiny_models / name, root / name)
     torch.manual_seed(0)
     gen = models.GeneratorConfig(ngf=4, hints=True)
-    models.save_model(root / "hinted", models.Generator(gen), models.ModelConfig(name="hinted", generator=gen))
+    config = models.ModelConfig(name="hinted", generator=gen)
+    models.save_model(root / "hinted", models.Generator(gen), config)
     return root
 
 
@@ -101,7 +102,8 @@ def pixel(page, layer: str, fx: float, fy: float) -> tuple[int, ...]:
     """RGBA of the canvas `layer` ('ink' or 'hints') at a fraction of its size."""
     return tuple(page.evaluate(
         "([layer, fx, fy]) => { const c = document.querySelector('#canvas canvas.' + layer);"
-        " return Array.from(c.getContext('2d').getImageData(Math.floor(fx * c.width), Math.floor(fy * c.height), 1, 1).data); }",
+        " const x = Math.floor(fx * c.width), y = Math.floor(fy * c.height);"
+        " return Array.from(c.getContext('2d').getImageData(x, y, 1, 1).data); }",
         [layer, fx, fy]))
 
 
@@ -132,7 +134,8 @@ def test_pen_eraser_undo_redo(page, tmp_path):
     stroke(page, LINE)
     drawn = wait_photo(page, blank)
     assert pixel(page, "ink", 0.5, 0.5)[:3] < (80, 80, 80)  # black ink on the canvas...
-    assert min(downloaded(page, "#download-input", tmp_path / "in.png").getdata()) < (80, 80, 80)  # ...and sent
+    sent = downloaded(page, "#download-input", tmp_path / "in.png")
+    assert min(sent.getdata()) < (80, 80, 80)  # ...and sent
     assert downloaded(page, "#download-photo", tmp_path / "photo.png").size == (256, 256)
     tool(page, "eraser")
     stroke(page, LINE)
@@ -188,7 +191,8 @@ def test_facades_paint_labels_and_boxes(page):
     assert pixel(page, "ink", 0.3, 0.45)[:3] == WINDOW and pixel(page, "ink", 0.5, 0.45)[:3] == BACKGROUND
     page.click("#rectangles")  # strokes -> boxes: the outline's inside is filled
     page.wait_for_function("() => { const c = document.querySelector('#canvas canvas.ink');"
-                           " return c.getContext('2d').getImageData(c.width / 2, c.height * 0.45, 1, 1).data[1] === 85; }",
+                           " const ctx = c.getContext('2d');"
+                           " return ctx.getImageData(c.width / 2, c.height * 0.45, 1, 1).data[1] === 85; }",
                            timeout=WAIT)
     filled = wait_photo(page, outline)
     assert pixel(page, "ink", 0.05, 0.05)[:3] == BACKGROUND
@@ -228,8 +232,10 @@ def test_touch_strokes_draw(page):
     cdp = page.context.new_cdp_session(page)
     cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 1})
     for i, kind in enumerate(["touchStart"] + ["touchMove"] * 10 + ["touchEnd"]):
-        point = {"x": box["x"] + (0.1 + min(i, 10) * 0.08) * box["width"], "y": box["y"] + 0.9 * box["height"]}
-        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [] if kind == "touchEnd" else [point]})
+        fx = 0.1 + min(i, 10) * 0.08
+        point = {"x": box["x"] + fx * box["width"], "y": box["y"] + 0.9 * box["height"]}
+        touches = [] if kind == "touchEnd" else [point]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": touches})
     cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": False})
     wait_photo(page, before)
     assert pixel(page, "ink", 0.5, 0.9)[:3] < (80, 80, 80)
