@@ -74,6 +74,12 @@ def test_switch_model_to_facades(client, stroke):
     assert again["image"] == value["image"]
 
 
+def test_example_is_each_kinds_own(client):
+    labels, edges = (client.predict(key, api_name="/example") for key in ("facades", "edges2cats"))
+    assert labels["kind"] == "labels" and opened(labels["image"]).getpixel((0, 0)) == (0, 0, 170)
+    assert edges["kind"] == "edges" and opened(edges["image"]).getpixel((0, 0)) == (255, 255, 255)
+
+
 def test_variations(client, stroke):
     shots = client.predict("edges2cats", stroke, 7, 256, api_name="/variations")
     assert [s["caption"] for s in shots] == [f"seed {s}" for s in range(8, 8 + ui.VARIATIONS)]
