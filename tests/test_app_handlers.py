@@ -87,7 +87,7 @@ def test_bad_data_urls_are_clear_errors(registry):
 
 
 def test_huge_drawing_refused_before_decoding(registry):
-    """A 12000x12000 PNG is ~150 KB on disk; the header check refuses it without decoding."""
+    """A 12000x12000 PNG is 41 KB on disk; the header check refuses it without decoding."""
     big = Image.new("1", (12000, 12000), 1)
     with pytest.raises(models.BadImageError, match="too large"):
         handlers.translate(registry.get("facades"), handlers.canvas_value(big, "labels"), 0, 256)
