@@ -90,3 +90,13 @@ def test_evaluate_can_feed_thick_strokes(tmp_path):
     labels = make_model(tmp_path / "labels", ngf=4, num_downs=6, input_kind="labels")
     with pytest.raises(DataError, match="--stroke-width"):
         evaluate(labels, data, tmp_path / "l", structure=False, stroke_width=5)
+
+
+def test_cli_says_in_one_line_that_labels_take_no_stroke_aug(dataset, tmp_path, capsys):
+    from training.__main__ import main as training_cli
+
+    with pytest.raises(SystemExit) as e:
+        training_cli(["train", "--data", str(dataset), "--name", "x", "--runs", str(tmp_path),
+                      "--input-kind", "labels", "--stroke-aug"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.strip().count("\n") == 0 and "--stroke-aug" in err

@@ -12,7 +12,7 @@ from models.cli import (Parser, device, existing_dir, model_dir, non_negative_fl
                         positive_float, positive_int)
 
 from .checkpoint import CheckpointError, checkpoint_model
-from .config import OBJECTIVES, PRESETS, TrainConfig, make_config
+from .config import OBJECTIVES, PRESETS, ConfigError, TrainConfig, make_config
 from .data import DataError
 from .diffaugment import policy_arg
 from .fetch import BASE_URL, FETCHED, OFFICIAL, URL_ENV, FetchError, fetch, sha256_arg
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     except (RunWriteError, FetchError) as e:  # the machine or the network, not the values given
         sys.exit(f"error: {e}")
     except (RunExistsError, ScheduleError, DataError, MissingWeightsError, StageError, RunConfigError,
-            CheckpointError, NothingBuiltError) as e:
+            CheckpointError, NothingBuiltError, ConfigError) as e:
         parser.exit(2, f"error: {e}\n")
 
 

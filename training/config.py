@@ -82,6 +82,10 @@ class TrainConfig(JsonConfig):
         return "l1" in self.objective
 
 
+class ConfigError(ValueError):
+    """Flags that do not fit together (or with the --init-from model); the message names them."""
+
+
 def make_config(
     name: str,
     data: str,
@@ -107,23 +111,23 @@ def make_config(
     if init_from:
         source = ModelConfig.from_file(Path(init_from) / "config.json")
         if ngf is not None and ngf != source.generator.ngf:
-            raise ValueError(f"--ngf {ngf}: --init-from {init_from} has ngf {source.generator.ngf}")
+            raise ConfigError(f"--ngf {ngf}: --init-from {init_from} has ngf {source.generator.ngf}")
         if upsample is not None and upsample != source.generator.upsample:
-            raise ValueError(f"--upsample {upsample}: --init-from {init_from} has upsample {source.generator.upsample}")
+            raise ConfigError(f"--upsample {upsample}: --init-from {init_from} has upsample {source.generator.upsample}")
         gen, num_downs = dataclasses.replace(source.generator), source.generator.num_downs
         preset = preset or source.training.get("preset")
     preset = preset or "paper"
     if hints < 0:
-        raise ValueError(f"--hints {hints}: the most hints per pair must be 0 (no hint channels) or more")
+        raise ConfigError(f"--hints {hints}: the most hints per pair must be 0 (no hint channels) or more")
     if init_from and gen.hints and not hints:
-        raise ValueError(f"--init-from {init_from} takes colour hints: pass --hints N (N > 0)")
+        raise ConfigError(f"--init-from {init_from} takes colour hints: pass --hints N (N > 0)")
     gen.hints = hints > 0
     if stroke_aug and input_kind not in ("edges", "sketch"):
-        raise ValueError(f"--stroke-aug redraws lines: it needs --input-kind edges or sketch, not {input_kind}")
+        raise ConfigError(f"--stroke-aug redraws lines: it needs --input-kind edges or sketch, not {input_kind}")
     if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+        raise ConfigError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     if preset not in PRESETS:
-        raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
+        raise ConfigError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
     widths = PRESETS[preset]
     gen.ngf = gen.ngf or widths["ngf"]
     pad = (0, 0, 170) if input_kind == "labels" else (255, 255, 255)
@@ -136,7 +140,7 @@ def make_config(
     data_over = {k: overrides.pop(k) for k in list(overrides) if k in data_fields}
     data_cfg = DataConfig(root=data, hints=hints, stroke_aug=stroke_aug, **data_over)
     if data_cfg.crop_size % 2**num_downs:
-        raise ValueError(
+        raise ConfigError(
             f"crop size {data_cfg.crop_size} must be a multiple of 2**num_downs = {2**num_downs} "
             "(the U-Net halves the image num_downs times)"
         )
