@@ -75,6 +75,7 @@ def test_model_card(model_and_data, tmp_path):
     config.training = {"steps": 10, "epochs": 1.0, "device": "cpu", "wall_seconds": 36.0, "pairs": 1}
     card = write_card(RECIPES["edges2shoes"], tmp_path, config, tmp_path / "eval").read_text()
     assert "# edges → shoes" in card and "PSNR" in card and "samples.jpg" in card
+    assert "checkerboard score" in card and "spread of per-image mean colour" in card
     assert Image.open(tmp_path / "samples.jpg").size == (3 * 256, 3 * 256)
     # Re-rendered without an eval folder (ship --stages card): the sample sheet stays, and the
     # ablation, notes and fine-tuning history appear.
