@@ -17,15 +17,12 @@ from models.images import BadImageError, open_image, to_rgb
 
 from .detect import edge_masks, resolve_detector
 from .net import ensure_weights
-from .pairs import (IMAGE_SUFFIXES, MANIFEST, count_pairs, read_manifest, remove_stale_temps, save_atomic,
-                    side_by_side, split_of, square, write_json_atomic)
+from .pairs import (IMAGE_SUFFIXES, MANIFEST, NothingBuiltError, count_pairs, read_manifest,
+                    remove_stale_temps, require_pairs, save_atomic, side_by_side, split_of, square,
+                    write_json_atomic)
 from .postprocess import to_image
 
 MANIFEST_EVERY = 50  # results between manifest rewrites: bounds what a crash loses from the skip report
-
-
-class NothingBuiltError(ValueError):
-    """A build that leaves no pair at all (no photos, or every one skipped): a dataset nobody can train on."""
 
 
 @dataclass(frozen=True)
@@ -189,10 +186,4 @@ def build_dataset(photos_dir: str | Path, out_dir: str | Path, size: int = 256,
         complete = all(job.out.exists() or job.rel in skipped for job in jobs)
     finally:
         data = manifest(complete)
-    if not sum(data["counts"].values()):
-        first = data["skipped"][0]["reason"] if data["skipped"] else "none"
-        raise NothingBuiltError(
-            f"{out_dir}: no pairs made; {len(data['skipped'])} of {len(jobs)} photos skipped "
-            f"(first: {first}); see {out_dir / MANIFEST}"
-        )
-    return data
+    return require_pairs(data, out_dir, len(jobs), "photos")

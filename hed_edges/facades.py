@@ -10,8 +10,8 @@ from tqdm import tqdm
 
 from models.images import BadImageError, open_image, to_rgb
 
-from .pairs import (MANIFEST, count_pairs, remove_stale_temps, save_atomic, side_by_side, split_of,
-                    write_json_atomic)
+from .pairs import (MANIFEST, count_pairs, remove_stale_temps, require_pairs, save_atomic, side_by_side,
+                    split_of, write_json_atomic)
 
 FACADE_LABELS: list[tuple[str, tuple[int, int, int]]] = [
     ("background", (0, 0, 170)),
@@ -46,7 +46,8 @@ def import_facades(src_dir: str | Path, out_dir: str | Path, size: int = 256, va
                    progress: bool = True) -> dict:
     """CMP facades (cmp_*.jpg photo + cmp_*.png label map) -> label|photo pairs at size x size in
     OUT_DIR/train and OUT_DIR/val (split by a hash of the name). Both sides are stretched to the square, as
-    pix2pix's facades set is; labels with NEAREST so no new colours appear."""
+    pix2pix's facades set is; labels with NEAREST so no new colours appear. NothingBuiltError when no pair
+    is made (dataset.json lists why each photo was skipped)."""
     src_dir, out_dir = Path(src_dir), Path(out_dir)
     photos = sorted(src_dir.glob("*.jpg"))
     if not photos:
@@ -78,4 +79,4 @@ def import_facades(src_dir: str | Path, out_dir: str | Path, size: int = 256, va
         "counts": count_pairs(out_dir), "skipped": skipped,
     }
     write_json_atomic(data, out_dir / MANIFEST)
-    return data
+    return require_pairs(data, out_dir, len(photos), "photos")

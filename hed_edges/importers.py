@@ -7,8 +7,8 @@ from tqdm import tqdm
 
 from models.images import BadImageError, open_image, to_rgb
 
-from .pairs import (IMAGE_SUFFIXES, MANIFEST, SPLITS, count_pairs, remove_stale_temps, save_atomic,
-                    side_by_side, write_json_atomic)
+from .pairs import (IMAGE_SUFFIXES, MANIFEST, SPLITS, NothingBuiltError, count_pairs, remove_stale_temps,
+                    require_pairs, save_atomic, side_by_side, write_json_atomic)
 
 
 def halves(pair, name: str):
@@ -25,7 +25,8 @@ def import_paired(src_dir: str | Path, out_dir: str | Path, photo_side: str = "l
     """Rewrite SRC_DIR/{train,val,test}/*.jpg pairs as edges|photo into OUT_DIR/<same split>/<same name>.
     photo_side says where the photo is in the source ('left' for the shared edges2shoes/edges2handbags);
     kind and layout are the manifest's words for other inputs (label maps: the official facades set).
-    Existing outputs are kept (resumable); unreadable files are skipped and listed in dataset.json."""
+    Existing outputs are kept (resumable); unreadable files are skipped and listed in dataset.json;
+    NothingBuiltError when OUT_DIR ends up with no pair."""
     if photo_side not in ("left", "right"):
         raise ValueError(f"photo_side must be 'left' or 'right', not {photo_side!r}")
     src_dir, out_dir = Path(src_dir), Path(out_dir)
@@ -34,6 +35,8 @@ def import_paired(src_dir: str | Path, out_dir: str | Path, photo_side: str = "l
         raise FileNotFoundError(f"{src_dir}: no train/, val/ or test/ folder of pairs")
     remove_stale_temps(out_dir)
     files = [f for s in splits for f in sorted((src_dir / s).iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
+    if not files:
+        raise NothingBuiltError(f"{src_dir}: no pair images in {', '.join(s + '/' for s in splits)}")
     skipped = []
     for src in tqdm(files, desc=f"import {src_dir.name}", unit="pair", disable=not progress):
         rel = src.relative_to(src_dir).as_posix()
@@ -53,4 +56,4 @@ def import_paired(src_dir: str | Path, out_dir: str | Path, photo_side: str = "l
         "counts": count_pairs(out_dir), "skipped": skipped,
     }
     write_json_atomic(data, out_dir / MANIFEST)
-    return data
+    return require_pairs(data, out_dir, len(files), "pairs")

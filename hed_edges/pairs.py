@@ -92,6 +92,19 @@ def remove_stale_temps(out_dir: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+class NothingBuiltError(ValueError):
+    """A build or import that leaves no pair at all (no inputs, or every one skipped): nothing to train on."""
+
+
+def require_pairs(data: dict, out_dir: Path, tried: int, what: str) -> dict:
+    """`data` (a written manifest) if OUT_DIR holds at least one pair; else NothingBuiltError saying why."""
+    if sum(data["counts"].values()):
+        return data
+    first = data["skipped"][0]["reason"] if data["skipped"] else "none"
+    raise NothingBuiltError(f"{out_dir}: no pairs made; {len(data['skipped'])} of {tried} {what} skipped "
+                            f"(first: {first}); see {out_dir / MANIFEST}")
+
+
 def count_pairs(out_dir: Path) -> dict[str, int]:
     return {
         s: sum(1 for p in (out_dir / s).iterdir()

@@ -16,9 +16,13 @@ def places(tmp_path_factory):
     (root / "empty").mkdir()
     (root / "broken").mkdir()
     (root / "broken" / "a.jpg").write_bytes(b"not a jpeg")
+    (root / "nopairs" / "train").mkdir(parents=True)  # a split folder without a pair in it
+    (root / "badpairs" / "train").mkdir(parents=True)
+    (root / "badpairs" / "train" / "a.jpg").write_bytes(b"not a jpeg")
     make_pair(np.random.default_rng(0), 32).save(root / "photo.png")
     return {"DATA": str(data), "ROOT": str(root), "MISSING": str(root / "missing"),
-            "EMPTY": str(root / "empty"), "BROKEN": str(root / "broken"), "PHOTO": str(root / "photo.png")}
+            "EMPTY": str(root / "empty"), "BROKEN": str(root / "broken"), "PHOTO": str(root / "photo.png"),
+            "NOPAIRS": str(root / "nopairs"), "BADPAIRS": str(root / "badpairs")}
 
 
 TRAIN = "train --data DATA --runs ROOT/runs --name x"
@@ -71,12 +75,20 @@ HED = [
     ("extract PHOTO --size -1", "--size"),
     ("import-paired MISSING ROOT/out --photo-side left", "src: ROOT/missing: no such folder"),
     ("import-facades EMPTY ROOT/out --val-fraction 1.5", "--val-fraction"),
+    # an import that makes nothing fails, as a build does
+    ("import-paired NOPAIRS ROOT/imported --photo-side left",
+     "error: ROOT/nopairs: no pair images in train/"),
+    ("import-paired BADPAIRS ROOT/imported --photo-side left",
+     "error: ROOT/imported: no pairs made; 1 of 1 pairs skipped (first: train/a.jpg"),
+    ("import-facades EMPTY ROOT/facades", "error: ROOT/empty: no facade photos"),
+    ("import-facades BROKEN ROOT/facades",
+     "error: ROOT/facades: no pairs made; 1 of 1 photos skipped (first: a.jpg: no label map a.png"),
 ]
 
 
 def fill(line, places):
     words = line.split()
-    for key in ("MISSING", "EMPTY", "BROKEN", "PHOTO", "DATA", "ROOT"):
+    for key in ("MISSING", "EMPTY", "BROKEN", "PHOTO", "NOPAIRS", "BADPAIRS", "DATA", "ROOT"):
         words = [w.replace(key, places[key]) for w in words]
     return words
 

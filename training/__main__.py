@@ -6,7 +6,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from hed_edges.build import NothingBuiltError
+from hed_edges.pairs import NothingBuiltError
 from models.checkpoint import MissingWeightsError
 from models.cli import (Parser, device, existing_dir, model_dir, non_negative_float, non_negative_int,
                         positive_float, positive_int)
