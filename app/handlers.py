@@ -74,7 +74,9 @@ def drawing(value: dict | None, kind: str) -> tuple[Image.Image, Image.Image | N
         if hints.mode not in ("RGBA", "LA", "PA") and "transparency" not in hints.info:
             raise models.BadImageError("colour hints: a PNG with transparency is needed "
                                        "(transparent = no hint)")
-        hints = hints.convert("RGBA").resize(image.size, Image.NEAREST)
+        # BOX keeps a thin stroke (as partial alpha) where NEAREST would skip it; the translator
+        # area-pools the layer to model size itself.
+        hints = hints.convert("RGBA").resize(image.size, Image.BOX)
         if hints.getchannel("A").getbbox() is None:
             hints = None
     return image, hints
@@ -95,11 +97,11 @@ def snap_to_palette(image: Image.Image) -> Image.Image:
 
 
 def model_input(value: dict | None, kind: str, size: int) -> tuple[Image.Image, Image.Image | None]:
-    """(image, hints) as the model will see them: labels are resized to the model size, then snapped."""
+    """(image, hints) as the model will see them: labels are resized to the model size, then snapped
+    (the translator fits the hint layer to the image itself)."""
     image, hints = drawing(value, kind)
     if kind == "labels":
         image = snap_to_palette(shrink(image, size, kind))
-        hints = hints.resize(image.size, Image.NEAREST) if hints is not None else None
     return image, hints
 
 

@@ -136,6 +136,16 @@ def test_colour_hints_reach_models_that_take_them(registry):
     assert plain.size == (256, 256)
 
 
+def test_a_thin_hint_stroke_survives_a_larger_hint_layer():
+    """A 1-px stroke on a hint layer twice the drawing's size still reaches the model."""
+    fake = HintTranslator()
+    layer = Image.new("RGBA", (1024, 1024), (0, 0, 0, 0))
+    ImageDraw.Draw(layer).line((101, 0, 101, 1023), fill=(10, 200, 30, 255), width=1)
+    handlers.translate(fake, drawing(hints=handlers.data_url(layer)), 0, 256)
+    alpha = np.asarray(fake.seen[1].getchannel("A"))
+    assert fake.seen[1].size == (512, 512) and (alpha[:, 50] > 0).all()
+
+
 @pytest.mark.parametrize("mode", ["L", "RGBA", "P", "I;16", "1"])
 def test_upload_map_any_mode_and_size(tmp_path, mode):
     image = Image.new("RGB", (300, 120), "white")
