@@ -140,7 +140,7 @@ def test_a_thin_hint_stroke_survives_a_larger_hint_layer():
     """A 1-px stroke on a hint layer twice the drawing's size still reaches the model."""
     fake = HintTranslator()
     layer = Image.new("RGBA", (1024, 1024), (0, 0, 0, 0))
-    ImageDraw.Draw(layer).line((101, 0, 101, 1023), fill=(10, 200, 30, 255), width=1)
+    ImageDraw.Draw(layer).line((100, 0, 100, 1023), fill=(10, 200, 30, 255), width=1)
     handlers.translate(fake, drawing(hints=handlers.data_url(layer)), 0, 256)
     alpha = np.asarray(fake.seen[1].getchannel("A"))
     assert fake.seen[1].size == (512, 512) and (alpha[:, 50] > 0).all()
