@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -38,23 +39,31 @@ class BadModelError(ModelError, ValueError):
 TEMP_SUFFIX = ".tmp"  # atomic-write temps are ".NAME.XXXXXXXX.tmp": remove_temps finds what a kill left
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temp file and rename, so a kill mid-write never leaves a torn file.
+@contextmanager
+def naming(path: Path):
+    """An OSError raised inside carries `path` as its filename: write(), fsync() and close() name none,
+    so a full disk or a read-only folder would otherwise be reported without the file."""
+    try:
+        yield
+    except OSError as e:
+        if e.filename is not None:
+            raise
+        raise OSError(e.errno, e.strerror, str(path)) from e
 
-    An OSError (disk full, read-only) carries `path` as its filename: write() and fsync() name none."""
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temp file and rename, so a kill mid-write never leaves a torn file; OSErrors name `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with naming(path), os.fdopen(fd, "wb") as f:
             os.fchmod(f.fileno(), 0o644)  # mkstemp makes 0600; these files are meant to be shared
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException as e:
+    except BaseException:
         Path(tmp).unlink(missing_ok=True)
-        if isinstance(e, OSError) and e.filename is None:
-            raise OSError(e.errno, e.strerror, str(path)) from e
         raise
 
 

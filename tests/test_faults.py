@@ -193,6 +193,38 @@ def test_the_cli_names_the_file_a_full_disk_stopped(dataset, tmp_path, capsys, m
                               f"(free some space, then --resume)"
 
 
+def test_a_full_disk_while_logging_names_the_log_and_the_torn_line_is_dropped(dataset, reference, tmp_path,
+                                                                              capsys, monkeypatch):
+    log, real_open = tmp_path / "log.jsonl", open
+
+    class Full:  # the step-3 line: the disk fills after a few bytes of it
+        def __init__(self, file):
+            self.file = file
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+
+        def write(self, text):
+            self.file.write(text[:10])
+            self.file.flush()
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # as write() raises it: no filename
+
+    def fake_open(file, mode="r", *args, **kwargs):
+        f = real_open(file, mode, *args, **kwargs)
+        return Full(f) if file == log and "a" in mode and log.read_text().count("\n") == 2 else f
+
+    monkeypatch.setattr("training.trainer.open", fake_open, raising=False)
+    with pytest.raises(RunWriteError, match=f"^cannot write {re.escape(str(log))}: No space left on device;"):
+        run_training(cfg(dataset), tmp_path, resume=False)
+    monkeypatch.undo()
+    assert log.read_text().endswith('\n{"step": 3')
+    step, err = resume(dataset, tmp_path, capsys)
+    assert step == 2 and err == [] and log.read_text() == reference
+
+
 def test_temps_of_a_kill_mid_write_are_cleaned_on_the_next_start(dataset, reference, tmp_path, capsys):
     ckpts = stopped_at(dataset, tmp_path)
     torn = [tmp_path / "model" / ".model.safetensors.k2j4x9qa.tmp",  # a kill during export

@@ -18,7 +18,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from models.checkpoint import atomic_write_bytes, load_generator, remove_temps, save_model
+from models.checkpoint import atomic_write_bytes, load_generator, naming, remove_temps, save_model
 from models.config import HINT_CHANNELS
 from models.networks import Discriminator, Generator
 from models.translator import to_image
@@ -291,7 +291,8 @@ class Trainer:
         to_image(grid).save(path, quality=92)
 
     def _log(self, record: dict[str, Any]) -> None:
-        with open(self.run_dir / "log.jsonl", "a") as f:
+        log = self.run_dir / "log.jsonl"  # a line torn by a full disk is dropped on --resume
+        with naming(log), open(log, "a") as f:
             f.write(json.dumps(record) + "\n")
 
     def _on_signal(self, signum, frame) -> None:
