@@ -86,6 +86,11 @@ def test_model_card(model_and_data, tmp_path):
     card = write_card(RECIPES["edges2shoes"], tmp_path, config).read_text()
     assert "samples.jpg" in card and "| metric | l1 | l1+cgan |" in card and "Blurry at the edges." in card
     assert "Started from `assets/models/edges2shoes`" in card and "1.00 h on cpu" in card
+    assert "hints" not in card  # a lines-only model has no hinted rows nor hint columns
+    config.metrics.update(hinted_L1=0.2, hinted_PSNR=18.5, hinted_color_intersection=0.87)
+    card = write_card(RECIPES["edges2shoes"], tmp_path, config).read_text()
+    assert "| PSNR with those hints, dB" in card and "| 18.50 |" in card
+    assert "input | output | hints | output with hints | ground truth" in card
 
 
 @pytest.mark.parametrize("mode", ["RGBA", "P", "L", "I;16", "1", "CMYK"])

@@ -24,6 +24,10 @@ METRIC_ROWS = [
     ("checkerboard", "checkerboard score: log-spectrum peaks at 2/4/8-px periods (0 = none; target: within 0.2 "
      "of the real photos')", "{:.2f}"),
     ("checkerboard_real", "the same for the real photos", "{:.2f}"),
+    ("hinted_L1", "L1 with 10 colour hints taken from the real photo (hint models only)", "{:.3f}"),
+    ("hinted_PSNR", "PSNR with those hints, dB (target: 3 dB above the no-hint PSNR)", "{:.2f}"),
+    ("hinted_color_intersection", "Lab histogram intersection per image with those hints (target >= 0.85)",
+     "{:.3f}"),
     ("structure_ratio", "edge F1 (2 px) of output vs input edges / same F1 for the real photo (target >= 0.8)", "{:.3f}"),
     ("edge_f1_fake", "edge F1 of output vs input edges", "{:.3f}"),
     ("edge_f1_real", "edge F1 of the real photo vs input edges", "{:.3f}"),
@@ -83,7 +87,9 @@ def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path | None = 
         if key in config.metrics:
             lines.append(f"| {label} | {fmt.format(config.metrics[key])} |")
     if has_samples:
-        lines += ["", "## Samples (val: input | output | ground truth)", "", "![samples](samples.jpg)"]
+        columns = ("input | output | hints | output with hints | ground truth" if "hinted_PSNR" in config.metrics
+                   else "input | output | ground truth")
+        lines += ["", f"## Samples (val: {columns})", "", "![samples](samples.jpg)"]
     if (dest / "ablation.md").is_file():
         lines += ["", "## What the adversarial term adds", "", (dest / "ablation.md").read_text().strip()]
     notes = dest / "NOTES.md"
