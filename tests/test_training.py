@@ -255,3 +255,19 @@ def test_a_kept_checkpoint_can_be_evaluated(dataset, tmp_path, capsys):
     with pytest.raises(SystemExit, match="^2$"):
         training_cli(["evaluate", "--model", str(tmp_path / "steps"), "--step", "3", "--data", str(dataset)])
     assert "keeps steps: 2, 4" in capsys.readouterr().err
+
+
+def test_ship_takes_the_recipe_options(tmp_path, monkeypatch):
+    """`ship NAME --hints 10 --upsample resize ...` starts its new run with them."""
+    from training import trainer
+    from training.__main__ import main
+
+    seen = {}
+    monkeypatch.setattr(trainer, "run_training", lambda cfg, *a, **k: seen.setdefault("cfg", cfg))
+    main(["ship", "edges2shoes", "--stages", "train", "--datasets", str(tmp_path), "--runs", str(tmp_path),
+          "--hints", "10", "--stroke-aug", "--upsample", "resize", "--diffaugment", "translation",
+          "--feature-matching", "2"])
+    cfg = seen["cfg"]
+    assert (cfg.data.hints, cfg.data.stroke_aug, cfg.model.generator.upsample) == (10, True, "resize")
+    assert cfg.model.generator.hints and (cfg.diffaugment, cfg.feature_matching) == ("translation", 2.0)
+    assert cfg.command.startswith("python -m training ship")

@@ -7,17 +7,41 @@ import sys
 from pathlib import Path
 
 from hed_edges.pairs import NothingBuiltError
-from models.checkpoint import MissingWeightsError
+from models.checkpoint import ModelError
 from models.cli import (Parser, device, existing_dir, model_dir, non_negative_float, non_negative_int,
                         positive_float, positive_int)
 
 from .checkpoint import CheckpointError, checkpoint_model
-from .config import OBJECTIVES, PRESETS, ConfigError, TrainConfig, make_config
+from .config import OBJECTIVES, PRESETS, ConfigError, RunConfigError, TrainConfig, make_config
 from .data import DataError
 from .diffaugment import policy_arg
 from .fetch import BASE_URL, FETCHED, OFFICIAL, URL_ENV, FetchError, fetch, sha256_arg
 from .recipes import RECIPES, StageError, ship
-from .trainer import RunConfigError, RunExistsError, RunWriteError, ScheduleError, run_training
+from .trainer import RunExistsError, RunWriteError, ScheduleError, run_training
+
+
+def add_recipe_options(p: argparse.ArgumentParser) -> None:
+    """Options beyond the paper's recipe (colour hints, strokes, upsampling, D augmentation); `ship` takes
+    them too, so a shipped model can be retrained with them."""
+    p.add_argument("--hints", type=non_negative_int, default=0, metavar="N",
+                   help="colour hints: train with up to N hint dots/strokes sampled from each photo (none half the "
+                        "time); the model then takes a colour layer in the studio. 0 (default, the paper): no hints")
+    p.add_argument("--stroke-aug", action="store_true",
+                   help="redraw the input lines 1-6 px thick with wobble and gaps, so drawn strokes work "
+                        "(edges/sketch inputs)")
+    p.add_argument("--upsample", choices=("deconv", "resize", "subpixel"),
+                   help="decoder upsampling: deconv (default, the paper), resize (nearest x2 + 3x3 conv) or subpixel "
+                        "(PixelShuffle, ICNR init); the last two leave no checkerboard")
+    p.add_argument("--diffaugment", type=policy_arg, default="", metavar="POLICY",
+                   help="DiffAugment D's inputs for small sets: any of color,translation,cutout (comma-separated); "
+                        "geometry is shared by condition and image, colour changes the image only. Default: off")
+    p.add_argument("--feature-matching", type=non_negative_float, default=0.0, metavar="W",
+                   help="add W x L1 between D's features of real and fake to G's loss (default 0: off)")
+
+
+def recipe_options(args: argparse.Namespace) -> dict:
+    return dict(hints=args.hints, stroke_aug=args.stroke_aug, upsample=args.upsample, diffaugment=args.diffaugment,
+                feature_matching=args.feature_matching)
 
 
 def add_train_args(p: argparse.ArgumentParser) -> None:
@@ -46,20 +70,7 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lambda-l1", type=non_negative_float, default=100.0)
     p.add_argument("--no-jitter", action="store_true", help="no resize-286/crop-256 jitter")
     p.add_argument("--no-flip", action="store_true", help="no mirroring")
-    p.add_argument("--hints", type=non_negative_int, default=0, metavar="N",
-                   help="colour hints: train with up to N hint dots/strokes sampled from each photo (none half the "
-                        "time); the model then takes a colour layer in the studio. 0 (default, the paper): no hints")
-    p.add_argument("--stroke-aug", action="store_true",
-                   help="redraw the input lines 1-6 px thick with wobble and gaps, so drawn strokes work "
-                        "(edges/sketch inputs)")
-    p.add_argument("--upsample", choices=("deconv", "resize", "subpixel"),
-                   help="decoder upsampling: deconv (default, the paper), resize (nearest x2 + 3x3 conv) or subpixel "
-                        "(PixelShuffle, ICNR init); the last two leave no checkerboard")
-    p.add_argument("--diffaugment", type=policy_arg, default="", metavar="POLICY",
-                   help="DiffAugment D's inputs for small sets: any of color,translation,cutout (comma-separated); "
-                        "geometry is shared by condition and image, colour changes the image only. Default: off")
-    p.add_argument("--feature-matching", type=non_negative_float, default=0.0, metavar="W",
-                   help="add W x L1 between D's features of real and fake to G's loss (default 0: off)")
+    add_recipe_options(p)
     p.add_argument("--init-from", metavar="MODEL_DIR", type=model_dir, default="",
                    help="fine-tune: start the generator from this model folder (e.g. assets/models/edges2cats)")
     p.add_argument("--seed", type=non_negative_int, default=0)
@@ -83,8 +94,7 @@ def config_from_args(args: argparse.Namespace, data: str) -> TrainConfig:
         batch_size=args.batch_size, lr=args.lr, lambda_l1=args.lambda_l1, seed=args.seed,
         device=args.device, bf16=not args.no_bf16, compile=args.compile, save_every=args.save_every,
         keep_every=args.keep_every, sample_every=args.sample_every, log_every=args.log_every,
-        init_from=args.init_from, hints=args.hints, stroke_aug=args.stroke_aug, upsample=args.upsample,
-        diffaugment=args.diffaugment, feature_matching=args.feature_matching,
+        init_from=args.init_from, **recipe_options(args),
         command="python -m training " + shlex.join(sys.argv[1:]),
     )
 
@@ -140,6 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     sh.add_argument("--eval-limit", type=non_negative_int, default=0, help="evaluate on the first N val pairs only (0 = all)")
     sh.add_argument("--fetched", default=FETCHED,
                     help=f"where `fetch` put the official sets, used when --shared has no NAME (default: {FETCHED})")
+    add_recipe_options(sh)
 
     fe = sub.add_parser("fetch", help="download an official pix2pix dataset (resumes; for a checkout without "
                                       "../shared/datasets)")
@@ -153,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
         dispatch(args)
     except (RunWriteError, FetchError) as e:  # the machine or the network, not the values given
         sys.exit(f"error: {e}")
-    except (RunExistsError, ScheduleError, DataError, MissingWeightsError, StageError, RunConfigError,
+    except (RunExistsError, ScheduleError, DataError, ModelError, StageError, RunConfigError,
             CheckpointError, NothingBuiltError, ConfigError) as e:
         parser.exit(2, f"error: {e}\n")
 
@@ -188,7 +199,7 @@ def dispatch(args: argparse.Namespace) -> None:
     elif args.command == "ship":
         dest = ship(args.name, args.shared, args.datasets, args.runs, args.device, args.epochs, args.preset,
                     args.batch_size, tuple(args.stages.split(",")), args.eval_limit, args.init_from,
-                    args.decay_epochs, args.fetched)
+                    args.decay_epochs, args.fetched, recipe_options(args))
         print(f"{'shipped' if 'export' in args.stages else 'model'}: {dest}")
     elif args.command == "fetch":
         fetch(args.name, args.out, args.url, args.sha256)

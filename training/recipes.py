@@ -98,7 +98,10 @@ def prepare_official(recipe: Recipe, src: Path, fetched: Path, out: Path) -> Pat
 def ship(name: str, shared: str = "../shared/datasets", data_root: str = "data", runs: str = "runs",
          device: str = "auto", epochs: int | None = None, preset: str = "compact", batch_size: int = 1,
          stages: tuple[str, ...] = ("prepare", "train", "evaluate", "export"), eval_limit: int = 0,
-         init_from: str = "", decay_epochs: int | None = None, fetched: str = FETCHED) -> Path:
+         init_from: str = "", decay_epochs: int | None = None, fetched: str = FETCHED,
+         options: dict | None = None) -> Path:
+    """`options`: make_config's recipe options (hints, stroke_aug, upsample, ...) for a new run; a resumed
+    run keeps the ones it was started with."""
     from .evaluate import evaluate
     from .trainer import run_training
 
@@ -117,7 +120,7 @@ def ship(name: str, shared: str = "../shared/datasets", data_root: str = "data",
                           epochs=epochs or recipe.epochs,
                           decay_epochs=recipe.decay_epochs if decay_epochs is None else decay_epochs,
                           batch_size=batch_size, save_every=250, sample_every=250, log_every=25, command=command,
-                          init_from=init_from)
+                          init_from=init_from, **(options or {}))
         run_training(cfg, run_dir, (run_dir / "train_config.json").is_file(), epochs=epochs,
                      decay_epochs=decay_epochs)
     model = run_dir / "model"
