@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import CONFIG, WEIGHTS, is_model_folder
+from .checkpoint import CONFIG, WEIGHTS, ModelError, check_folder, is_model_folder
 
 
 class Parser(argparse.ArgumentParser):
@@ -63,9 +63,15 @@ def existing_file(text: str) -> str:
 
 
 def model_dir(text: str) -> str:
-    """A model folder; '' stands for none (the default of optional --init-from flags)."""
+    """A model folder whose config and weights' header fit (check_folder: milliseconds, nothing loaded);
+    '' stands for none (the default of optional --init-from flags)."""
     if text and not is_model_folder(text):
         raise argparse.ArgumentTypeError(f"{text}: not a model folder (needs {WEIGHTS} and {CONFIG})")
+    if text:
+        try:
+            check_folder(text)
+        except ModelError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
     return text
 
 

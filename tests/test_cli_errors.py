@@ -6,7 +6,7 @@ import torch
 from hed_edges.__main__ import main as hed_cli
 from training.__main__ import main as training_cli
 
-from helpers import make_dataset, make_pair
+from helpers import make_dataset, make_model, make_pair
 
 
 @pytest.fixture(scope="module")
@@ -20,9 +20,11 @@ def places(tmp_path_factory):
     (root / "badpairs" / "train").mkdir(parents=True)
     (root / "badpairs" / "train" / "a.jpg").write_bytes(b"not a jpeg")
     make_pair(np.random.default_rng(0), 32).save(root / "photo.png")
+    (make_model(root / "badmodel", num_downs=5) / "config.json").write_text('{"generator": 5}')
     return {"DATA": str(data), "ROOT": str(root), "MISSING": str(root / "missing"),
             "EMPTY": str(root / "empty"), "BROKEN": str(root / "broken"), "PHOTO": str(root / "photo.png"),
-            "NOPAIRS": str(root / "nopairs"), "BADPAIRS": str(root / "badpairs")}
+            "NOPAIRS": str(root / "nopairs"), "BADPAIRS": str(root / "badpairs"),
+            "BADMODEL": str(root / "badmodel")}
 
 
 TRAIN = "train --data DATA --runs ROOT/runs --name x"
@@ -46,6 +48,7 @@ TRAINING = [
     (f"{TRAIN} --patch 5", "--patch: invalid choice"),
     (f"{TRAIN} --device gpu", "--device: 'gpu' is not a device"),
     (f"{TRAIN} --init-from MISSING", "--init-from: ROOT/missing: not a model folder"),
+    (f"{TRAIN} --init-from BADMODEL", "--init-from: ROOT/badmodel: config.json: generator must be"),
     ("train --data MISSING --runs ROOT/runs --name x", "--data: ROOT/missing: no such folder"),
     (f"{TRAIN} --epochs 2 --decay-epochs 3", "error: --decay-epochs 3 is longer than the run (2 epochs)"),
     (f"{TRAIN} --batch-size 5", "error: DATA: 2 training pairs is fewer than one batch"),
@@ -53,6 +56,7 @@ TRAINING = [
     ("retrain EMPTY --name x --detector canny", "error: ROOT/empty: no photos found"),
     ("evaluate --model ROOT --data DATA --limit -1", "--limit"),
     ("evaluate --model ROOT --data DATA --step -1", "--step"),
+    ("evaluate --model BADMODEL --data DATA", "error: ROOT/badmodel: config.json: generator must be"),
     ("ship facades --epochs 0", "--epochs"),
     ("ship facades --batch-size 0", "--batch-size"),
     ("ship facades --eval-limit -5", "--eval-limit"),
@@ -88,7 +92,7 @@ HED = [
 
 def fill(line, places):
     words = line.split()
-    for key in ("MISSING", "EMPTY", "BROKEN", "PHOTO", "NOPAIRS", "BADPAIRS", "DATA", "ROOT"):
+    for key in ("MISSING", "EMPTY", "BROKEN", "PHOTO", "NOPAIRS", "BADPAIRS", "BADMODEL", "DATA", "ROOT"):
         words = [w.replace(key, places[key]) for w in words]
     return words
 

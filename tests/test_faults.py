@@ -11,8 +11,8 @@ import pytest
 import models
 from training.__main__ import main as training_cli
 from training.checkpoint import CheckpointError, resume_checkpoint
-from training.config import make_config
-from training.trainer import RunConfigError, RunWriteError, Trainer, run_training
+from training.config import RunConfigError, make_config
+from training.trainer import RunWriteError, Trainer, run_training
 
 from helpers import make_dataset
 
@@ -236,6 +236,19 @@ def test_temps_of_a_kill_mid_write_are_cleaned_on_the_next_start(dataset, refere
     step, err = resume(dataset, tmp_path, capsys)
     assert step == 6 and (tmp_path / "log.jsonl").read_text() == reference
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("fault", ["garbage", "missing"])
+def test_evaluating_a_step_of_a_run_without_a_readable_config_is_one_line(fault, dataset, tmp_path, capsys):
+    stopped_at(dataset, tmp_path, step=4)
+    config = tmp_path / "train_config.json"
+    config.write_text("{not json") if fault == "garbage" else config.unlink()
+    capsys.readouterr()
+    with pytest.raises(SystemExit, match="^2$"):
+        training_cli(["evaluate", "--model", str(tmp_path), "--step", "4", "--data", str(dataset),
+                      "--no-structure"])
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {config}: "), err
 
 
 def test_evaluating_a_truncated_kept_checkpoint_is_one_line(dataset, tmp_path, capsys):

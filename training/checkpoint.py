@@ -22,7 +22,7 @@ from models.checkpoint import (MissingWeightsError, atomic_save_tensors, atomic_
                                save_model)
 from models.networks import Generator
 
-from .config import TrainConfig
+from .config import read_run_config
 
 LATEST = "latest.json"
 
@@ -219,7 +219,7 @@ def checkpoint_model(run_dir: Path, step: int, out: Path) -> Path:
     if not (ckpt / "generator.safetensors").is_file():
         kept = ", ".join(p.name[5:].lstrip("0") for p in sorted(run_dir.glob("checkpoints/step_*")))
         raise MissingWeightsError(f"{ckpt} not found; {run_dir} keeps steps: {kept or 'none'}")
-    cfg = TrainConfig.from_file(run_dir / "train_config.json")
+    cfg = read_run_config(run_dir / "train_config.json")
     generator = Generator(cfg.model.generator)
     generator.load_state_dict(_read_tensors(ckpt / "generator.safetensors"))
     cfg.model.training = {"steps": step, "command": cfg.command}

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from models.config import DiscriminatorConfig, GeneratorConfig, JsonConfig, ModelConfig
+from models.config import ConfigError, DiscriminatorConfig, GeneratorConfig, JsonConfig, ModelConfig
 
 # The paper's objective ablations (Table 1): which terms the generator is trained with.
 Objective = Literal["l1", "gan", "cgan", "l1+gan", "l1+cgan"]
@@ -82,8 +82,18 @@ class TrainConfig(JsonConfig):
         return "l1" in self.objective
 
 
-class ConfigError(ValueError):
-    """Flags that do not fit together (or with the --init-from model); the message names them."""
+class RunConfigError(ValueError):
+    """A run's saved train_config.json does not read back."""
+
+
+def read_run_config(path: Path) -> TrainConfig:
+    """A run's train_config.json (for --resume, `evaluate --step`); RunConfigError names it if unreadable."""
+    try:
+        return TrainConfig.from_file(path)
+    except OSError as e:
+        raise RunConfigError(f"{path}: can't be read ({e.strerror})") from e
+    except ValueError as e:  # ConfigError: not JSON, or a key out of place (it says which)
+        raise RunConfigError(f"{path}: not a readable training config ({e})") from e
 
 
 def make_config(

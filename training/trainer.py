@@ -24,7 +24,7 @@ from models.networks import Discriminator, Generator
 from models.translator import to_image
 
 from .checkpoint import remove_interrupted, resume_checkpoint, save_checkpoint
-from .config import TrainConfig
+from .config import TrainConfig, read_run_config
 from .data import DataError, PairDataset, epoch_order, step_generator
 from .hints import sample_hints
 from .diffaugment import Augment, augment_generator, parse_policy
@@ -357,10 +357,6 @@ class ScheduleError(ValueError):
     """A schedule that cannot work (LR decay longer than the run)."""
 
 
-class RunConfigError(ValueError):
-    """A run's saved train_config.json does not read back."""
-
-
 class RunWriteError(RuntimeError):
     """The run folder cannot be written (disk full, read-only); what was saved before is intact."""
 
@@ -394,10 +390,7 @@ def run_training(cfg: TrainConfig, run_dir: Path, resume: bool, epochs: int | No
         raise RunExistsError(f"{run_dir} already holds a run: pass --resume to continue it, or choose another --name")
     command, changed = cfg.command, False
     if resume and saved.is_file():
-        try:
-            cfg = TrainConfig.from_file(saved)
-        except (ValueError, TypeError, AttributeError) as e:
-            raise RunConfigError(f"{saved}: not a readable training config ({type(e).__name__}: {e})") from e
+        cfg = read_run_config(saved)
         schedule = (cfg.epochs, cfg.decay_epochs, cfg.max_steps)
         cfg.epochs = epochs or cfg.epochs
         cfg.decay_epochs = cfg.decay_epochs if decay_epochs is None else decay_epochs
