@@ -50,7 +50,6 @@ function resize(w, h) {
 // Hints are all or nothing per pixel: the faint anti-aliased rim a stroke or the eraser leaves
 // would otherwise be a hint nobody can see. Returns whether any hint is left.
 function settleHints() {
-  if (root.dataset.brush !== "1") return false;
   const data = hintCtx.getImageData(0, 0, hints.width, hints.height);
   const a = data.data;
   let any = false;
@@ -64,7 +63,7 @@ function settleHints() {
 
 function send() {
   shown = ink.toDataURL("image/png");
-  const withHints = settleHints();
+  const withHints = root.dataset.brush === "1" && settleHints();  // hints go only to models that take them
   props.value = Object.assign({}, props.value, {image: shown, hints: withHints ? hints.toDataURL("image/png") : null});
 }
 
@@ -210,7 +209,7 @@ function draw(url, ctx, takeSize) {
 async function load(v, undoable) {
   if (!v) return;
   mode(v);
-  const sameHints = !v.hints && !settleHints();
+  const sameHints = !v.hints && !settleHints();  // a model without hints gets none: the layer is cleared
   if (v.image === shown && sameHints) return;  // our own drawing, echoed back with new tools
   if (undoable) remember();
   shown = v.image;

@@ -174,6 +174,28 @@ def test_colour_hints(page):
     tool(page, "pen")
 
 
+def test_model_without_hints_clears_them(page):
+    """Hints are only for models that take them: switching to one that doesn't clears the layer
+    (it used to stay on screen, unsent), and the colour brush goes away."""
+    before = photo_src(page)
+    tool(page, "colour")
+    stroke(page, [(0.3, 0.7), (0.7, 0.7)])
+    hinted = wait_photo(page, before)
+    assert pixel(page, "hints", 0.5, 0.7)[3] == 255
+    pick_model(page, "edges2cats")
+    page.wait_for_selector("#canvas [data-tool=colour]", state="hidden", timeout=WAIT)
+    wait_photo(page, hinted)
+    page.wait_for_function("() => document.querySelector('#canvas canvas.hints').getContext('2d')"
+                           ".getImageData(0, 0, 512, 512).data.every((v, i) => i % 4 !== 3 || v === 0)",
+                           timeout=WAIT, polling=50)
+    assert not page.is_visible("#canvas canvas.hints")
+    assert tool_now(page) == "pen"
+
+
+def tool_now(page) -> str:
+    return page.eval_on_selector("#canvas [data-tool].active", "b => b.dataset.tool")
+
+
 def test_facades_paint_labels_and_boxes(page):
     before = photo_src(page)
     pick_model(page, "facades")
