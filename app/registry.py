@@ -54,18 +54,6 @@ class Entry:
         return self.config.input_kind
 
 
-def candidate_folders(root: Path) -> list[Path]:
-    """Folders in or up to two levels below `root` that have a config or weights (of any kind:
-    a directory named config.json is reported, not passed over)."""
-    if not root.is_dir():
-        return []
-    found = []
-    for p in [root, *sorted(root.glob("*")), *sorted(root.glob("*/*"))]:
-        if p.is_dir() and ((p / "config.json").exists() or (p / "model.safetensors").exists()):
-            found.append(p)
-    return found
-
-
 def label_for(name: str, kind: str, shipped: bool) -> str:
     """'edges2cats' -> 'edges → cats'; other folders are named as they are, with their input kind."""
     if shipped and name in FRIENDLY:
@@ -82,7 +70,7 @@ class Registry:
         self.skipped: dict[Path, str] = {}  # folder -> why, for a page that wants to say so
         for root in roots:
             shipped = Path(root).resolve() == SHIPPED
-            folders = candidate_folders(Path(root))
+            folders = models.find_models(root, broken=True)  # broken ones too: each is named when skipped
             if shipped:  # the order the issue lists them in, unknown names last
                 order = list(FRIENDLY)
                 folders.sort(key=lambda f: order.index(f.name) if f.name in order else len(order))

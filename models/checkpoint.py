@@ -185,13 +185,20 @@ def is_model_folder(folder: str | Path) -> bool:
     return (folder / WEIGHTS).is_file() and (folder / CONFIG).is_file()
 
 
-def find_models(*roots: str | Path) -> list[Path]:
-    """Model folders directly in, or one or two levels below, each root (e.g. runs/NAME/model)."""
+def find_models(*roots: str | Path, broken: bool = False) -> list[Path]:
+    """Model folders directly in, or one or two levels below, each root (e.g. runs/NAME/model).
+    broken=True also lists folders with only one of the two files, or a folder by either name,
+    for a caller (the studio) that reports them rather than passing them over."""
+    def wanted(p: Path) -> bool:
+        if broken:
+            return (p / CONFIG).exists() or (p / WEIGHTS).exists()
+        return is_model_folder(p)
+
     found: list[Path] = []
     for root in roots:
         root = Path(root)
         if not root.is_dir():
             continue
         candidates = [root, *sorted(root.glob("*")), *sorted(root.glob("*/*"))]
-        found.extend(p for p in candidates if p.is_dir() and is_model_folder(p) and p not in found)
+        found.extend(p for p in candidates if p.is_dir() and wanted(p) and p not in found)
     return found

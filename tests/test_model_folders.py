@@ -113,6 +113,16 @@ def test_registry_lists_the_good_and_names_each_skipped_one(zoo, capsys):
     assert {p.name for p in registry.skipped} == set(cases)
 
 
+def test_find_models_walks_the_same_folders_the_registry_checks(zoo):
+    """One walk: folders holding both files plainly; with broken=True, every folder holding either."""
+    root, cases = zoo
+    plain = {p.name for p in models.find_models(root)}
+    half = {"no-weights", "no-config", "config-is-a-folder", "weights-are-a-folder"}
+    assert plain.isdisjoint(half)
+    every = {p.name for p in models.find_models(root, broken=True)}
+    assert every == plain | half == {"edges2cats", "facades", *cases}
+
+
 def test_load_raises_our_one_line_error_for_each(zoo):
     root, cases = zoo
     for name, (_, why) in cases.items():
