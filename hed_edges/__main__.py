@@ -97,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     except (BadImageError, FileNotFoundError, ValueError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a full disk or a read-only folder: the machine, not the values given
+        print(f"error: cannot write {err.filename or args.out}: {err.strerror or err}", file=sys.stderr)
+        return 1
     return 0
 
 

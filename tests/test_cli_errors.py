@@ -1,4 +1,7 @@
 """Every bad value a user can type ends with exit code 2 and one line saying what is wrong."""
+import errno
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -121,3 +124,17 @@ def test_a_bad_value_is_one_line_and_exit_2(cli, line, says, places, capsys, mon
         assert err.count("\n") == 1 and ": error: argument " in err, err
         assert " ".join(fill(says, places)) in err
 
+
+def test_a_full_or_read_only_disk_is_one_line_naming_the_path(places, capsys, monkeypatch):
+    """Not a bad value (exit 1, not 2), but no traceback either."""
+    out = f"{places['PHOTO']}/out"  # under a file: mkdir fails as on a read-only folder
+    code, err = error_of(hed_cli, ["build", places["DATA"], out, "--detector", "canny"], capsys)
+    assert (code, err) == (1, f"error: cannot write {out}: Not a directory\n")
+
+    def full(image, path):  # PIL writes into an open file: the OSError names no file
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("hed_edges.importers.save_atomic", full)
+    out = f"{places['ROOT']}/full"
+    code, err = error_of(hed_cli, ["import-paired", places["DATA"], out, "--photo-side", "left"], capsys)
+    assert code == 1 and err.splitlines()[-1] == f"error: cannot write {out}: No space left on device", err
