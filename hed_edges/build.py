@@ -17,7 +17,7 @@ from models.images import BadImageError, open_image, to_rgb
 
 from .detect import edge_masks, resolve_detector
 from .net import ensure_weights
-from .pairs import (IMAGE_SUFFIXES, MANIFEST, NothingBuiltError, count_pairs, read_manifest,
+from .pairs import (EDGES2PHOTO, IMAGE_SUFFIXES, MANIFEST, NothingBuiltError, count_pairs, read_manifest,
                     remove_stale_temps, require_pairs, save_atomic, side_by_side, split_of, square,
                     write_json_atomic)
 from .postprocess import to_image
@@ -154,7 +154,7 @@ def build_dataset(photos_dir: str | Path, out_dir: str | Path, size: int = 256,
 
     def manifest(complete: bool) -> dict:
         data = {
-            "kind": "edges2photo", "layout": "AtoB: left = edges (black on white), right = photo",
+            **EDGES2PHOTO,
             "source": str(photos_dir.resolve()), "detector": detector, **settings,
             "counts": count_pairs(out_dir),
             "skipped": [{"file": f, "reason": r} for f, r in sorted(skipped.items())],

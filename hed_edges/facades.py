@@ -10,8 +10,8 @@ from tqdm import tqdm
 
 from models.images import BadImageError, open_image, to_rgb
 
-from .pairs import (MANIFEST, count_pairs, remove_stale_temps, require_pairs, save_atomic, side_by_side,
-                    split_of, write_json_atomic)
+from .pairs import (LABELS2FACADE, MANIFEST, count_pairs, remove_stale_temps, require_pairs, save_atomic,
+                    side_by_side, split_of, write_json_atomic)
 
 FACADE_LABELS: list[tuple[str, tuple[int, int, int]]] = [
     ("background", (0, 0, 170)),
@@ -73,7 +73,7 @@ def import_facades(src_dir: str | Path, out_dir: str | Path, size: int = 256, va
         save_atomic(side_by_side(labels.resize(square, Image.Resampling.NEAREST),
                                  photo.resize(square, Image.Resampling.BICUBIC)), out)
     data = {
-        "kind": "labels2facade", "layout": "AtoB: left = label colours, right = photo",
+        **LABELS2FACADE,
         "source": str(src_dir.resolve()), "size": size, "split": [1 - val_fraction, val_fraction],
         "labels": [{"value": i, "name": n, "colour": list(c)} for i, (n, c) in enumerate(FACADE_LABELS, 1)],
         "counts": count_pairs(out_dir), "skipped": skipped,

@@ -7,8 +7,8 @@ from tqdm import tqdm
 
 from models.images import BadImageError, open_image, to_rgb
 
-from .pairs import (IMAGE_SUFFIXES, MANIFEST, SPLITS, NothingBuiltError, count_pairs, remove_stale_temps,
-                    require_pairs, save_atomic, side_by_side, write_json_atomic)
+from .pairs import (EDGES2PHOTO, IMAGE_SUFFIXES, MANIFEST, SPLITS, NothingBuiltError, count_pairs,
+                    remove_stale_temps, require_pairs, save_atomic, side_by_side, write_json_atomic)
 
 
 def halves(pair, name: str):
@@ -20,11 +20,10 @@ def halves(pair, name: str):
 
 
 def import_paired(src_dir: str | Path, out_dir: str | Path, photo_side: str = "left",
-                  progress: bool = True, kind: str = "edges2photo",
-                  layout: str = "AtoB: left = edges (black on white), right = photo") -> dict:
+                  progress: bool = True, layout: dict[str, str] = EDGES2PHOTO) -> dict:
     """Rewrite SRC_DIR/{train,val,test}/*.jpg pairs as edges|photo into OUT_DIR/<same split>/<same name>.
     photo_side says where the photo is in the source ('left' for the shared edges2shoes/edges2handbags);
-    kind and layout are the manifest's words for other inputs (label maps: the official facades set).
+    layout is the manifest's kind and layout (LABELS2FACADE for the official facades set).
     Existing outputs are kept (resumable); unreadable files are skipped and listed in dataset.json;
     NothingBuiltError when OUT_DIR ends up with no pair."""
     if photo_side not in ("left", "right"):
@@ -51,7 +50,7 @@ def import_paired(src_dir: str | Path, out_dir: str | Path, photo_side: str = "l
         edges, photo = (right, left) if photo_side == "left" else (left, right)
         save_atomic(side_by_side(edges, photo), out)
     data = {
-        "kind": kind, "layout": layout,
+        **layout,
         "source": str(src_dir.resolve()), "imported_from": f"photo on the {photo_side}",
         "counts": count_pairs(out_dir), "skipped": skipped,
     }

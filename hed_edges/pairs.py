@@ -12,6 +12,9 @@ from PIL import Image, ImageOps
 SPLITS = ("train", "val", "test")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 MANIFEST = "dataset.json"
+# What dataset.json says of the pairs: edges (HED, Canny, the official edges2* sets) or facade labels.
+EDGES2PHOTO = {"kind": "edges2photo", "layout": "AtoB: left = edges (black on white), right = photo"}
+LABELS2FACADE = {"kind": "labels2facade", "layout": "AtoB: left = label colours, right = photo"}
 
 
 def split_of(key: str, ratios: tuple[float, ...]) -> str:

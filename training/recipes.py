@@ -79,6 +79,7 @@ def prepare_official(recipe: Recipe, src: Path, fetched: Path, out: Path) -> Pat
     """Without ../shared: the official set `python -m training fetch` put in FETCHED, turned so that the
     input is on the left (the official edges2* already have the edges there; facades is photo|labels)."""
     from hed_edges.importers import import_paired
+    from hed_edges.pairs import EDGES2PHOTO, LABELS2FACADE
 
     if recipe.name not in OFFICIAL:
         raise DataError(f"{src}: not found; {recipe.name} is built from the photos there and has no official "
@@ -88,10 +89,8 @@ def prepare_official(recipe: Recipe, src: Path, fetched: Path, out: Path) -> Pat
         raise DataError(f"{src}: not found, and no fetched copy in {fetched}: run "
                         f"`python -m training fetch {recipe.name}{out_flag}` first (or pass --shared DIR)")
     spec = OFFICIAL[recipe.name]
-    kind, layout = (("labels2facade", "AtoB: left = label colours, right = photo") if spec.right == "labels"
-                    else ("edges2photo", "AtoB: left = edges (black on white), right = photo"))
-    import_paired(fetched, out, photo_side="left" if spec.left == "photo" else "right", kind=kind,
-                  layout=layout)
+    import_paired(fetched, out, photo_side="left" if spec.left == "photo" else "right",
+                  layout=LABELS2FACADE if spec.right == "labels" else EDGES2PHOTO)
     return out
 
 
