@@ -238,25 +238,26 @@ def test_temps_of_a_kill_mid_write_are_cleaned_on_the_next_start(dataset, refere
     assert leftovers(tmp_path) == []
 
 
+def evaluate_step_4(dataset, run, capsys):
+    """The stderr lines of `evaluate --step 4` on RUN, which must stop with exit code 2."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit, match="^2$"):
+        training_cli(["evaluate", "--model", str(run), "--step", "4", "--data", str(dataset),
+                      "--no-structure"])
+    return capsys.readouterr().err.splitlines()
+
+
 @pytest.mark.parametrize("fault", ["garbage", "missing"])
 def test_evaluating_a_step_of_a_run_without_a_readable_config_is_one_line(fault, dataset, tmp_path, capsys):
     stopped_at(dataset, tmp_path, step=4)
     config = tmp_path / "train_config.json"
     config.write_text("{not json") if fault == "garbage" else config.unlink()
-    capsys.readouterr()
-    with pytest.raises(SystemExit, match="^2$"):
-        training_cli(["evaluate", "--model", str(tmp_path), "--step", "4", "--data", str(dataset),
-                      "--no-structure"])
-    err = capsys.readouterr().err.splitlines()
+    err = evaluate_step_4(dataset, tmp_path, capsys)
     assert len(err) == 1 and err[0].startswith(f"error: {config}: "), err
 
 
 def test_evaluating_a_truncated_kept_checkpoint_is_one_line(dataset, tmp_path, capsys):
     weights = stopped_at(dataset, tmp_path, step=4) / "step_00000004" / "generator.safetensors"
     weights.write_bytes(weights.read_bytes()[:100])
-    capsys.readouterr()
-    with pytest.raises(SystemExit, match="^2$"):
-        training_cli(["evaluate", "--model", str(tmp_path), "--step", "4", "--data", str(dataset),
-                      "--no-structure"])
-    err = capsys.readouterr().err.splitlines()
+    err = evaluate_step_4(dataset, tmp_path, capsys)
     assert len(err) == 1 and err[0].startswith(f"error: {weights}: unreadable"), err
