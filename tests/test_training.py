@@ -14,7 +14,6 @@ from PIL import Image
 
 import models
 from training.__main__ import main as training_cli
-from training.checkpoint import latest_checkpoint
 from training.config import OBJECTIVES, TrainConfig, make_config
 from training.data import DataError, PairDataset
 from training.trainer import ScheduleError, Trainer, run_training
@@ -81,6 +80,12 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(dataset, tmp_path)
     a = (tmp_path / "a" / "log.jsonl").read_text().splitlines()
     b = (tmp_path / "b" / "log.jsonl").read_text().splitlines()
     assert len(a) == len(b) == 18 and a == b
+
+
+def latest_checkpoint(folder: Path) -> Path | None:
+    """The newest complete checkpoint folder a running training has written (state.json is its last file)."""
+    complete = sorted(p for p in folder.glob("step_*") if (p / "state.json").is_file())
+    return complete[-1] if complete else None
 
 
 def test_kill_9_then_resume(dataset, tmp_path):

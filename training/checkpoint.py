@@ -116,12 +116,6 @@ def remove_interrupted(folder: Path) -> None:
     remove_temps(folder)
 
 
-def latest_checkpoint(folder: Path) -> Path | None:
-    """The newest complete checkpoint folder (by step), without reading its files."""
-    complete = sorted(p for p in folder.glob("step_*") if (p / "state.json").is_file())
-    return complete[-1] if complete else None
-
-
 def resume_checkpoint(
     folder: Path,
     generator: torch.nn.Module,
