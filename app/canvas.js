@@ -109,7 +109,7 @@ function box(a, b) {
 }
 
 stack.addEventListener("pointerdown", e => {
-  if (e.button !== 0) return;
+  if (e.button !== 0 || stroke) return;  // a second finger mid-stroke (a pinch) neither draws nor splits it
   e.preventDefault();
   stack.setPointerCapture(e.pointerId);
   remember();
@@ -135,6 +135,7 @@ function finish(e) {
 }
 stack.addEventListener("pointerup", finish);
 stack.addEventListener("pointercancel", finish);
+stack.addEventListener("lostpointercapture", finish);  // a stroke never outlives its pointer
 
 function undo() {
   if (!undoStack.length) return;

@@ -263,12 +263,42 @@ def test_touch_strokes_draw(page):
     assert pixel(page, "ink", 0.5, 0.9)[:3] < (80, 80, 80)
 
 
+def test_second_finger_neither_draws_nor_splits_the_stroke(page):
+    """A second touch during a stroke (a pinch) is ignored: one undo takes the whole stroke away."""
+    before = photo_src(page)
+    page.click("#canvas [data-action=clear]")
+    blank = wait_photo(page, before)
+    box = page.locator("#canvas canvas.ink").bounding_box()
+
+    def at(fx, fy, finger):
+        return {"x": box["x"] + fx * box["width"], "y": box["y"] + fy * box["height"], "id": finger}
+
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 2})
+    for kind, points in [("touchStart", [at(0.1, 0.5, 0)]), ("touchMove", [at(0.3, 0.5, 0)]),
+                         ("touchStart", [at(0.3, 0.5, 0), at(0.8, 0.2, 1)]),
+                         ("touchMove", [at(0.5, 0.5, 0), at(0.8, 0.3, 1)]),
+                         ("touchMove", [at(0.7, 0.5, 0), at(0.8, 0.4, 1)]), ("touchEnd", [])]:
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+    cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": False})
+    wait_photo(page, blank)
+    assert pixel(page, "ink", 0.6, 0.5)[:3] < (80, 80, 80)  # the first finger kept drawing
+    assert pixel(page, "ink", 0.8, 0.3) == (255, 255, 255, 255)  # the second drew nothing
+    page.click("#canvas [data-action=undo]")
+    assert wait_photo(page, equal=blank) == blank
+    assert pixel(page, "ink", 0.2, 0.5) == (255, 255, 255, 255)
+    page.click("#canvas [data-action=redo]")  # and back, leaving a drawing for the tests that follow
+    wait_photo(page, blank)
+    assert pixel(page, "ink", 0.2, 0.5)[:3] < (80, 80, 80)
+
+
 def test_photo_to_edges_lands_in_the_canvas(page, tmp_path, calls):
     photo = Image.new("RGB", (400, 300), (230, 220, 200))
     ImageDraw.Draw(photo).rectangle((80, 60, 320, 240), fill=(40, 60, 150))
     photo.save(tmp_path / "photo.jpg")
+    drawn = photo_src(page)  # read before the click: a fast translation could land before it is read
     page.click("#canvas [data-action=clear]")
-    before = wait_photo(page, photo_src(page))
+    before = wait_photo(page, drawn)
     page.wait_for_timeout(1000)
     count = len(calls)
     with page.expect_file_chooser() as chooser:
