@@ -2,7 +2,7 @@
 
 Every folder is checked at start (config validated and matched against the weights' header,
 nothing allocated): the good ones are listed; each bad one, weights missing included, is
-skipped with one line on stderr naming it and why, and kept in `Registry.skipped` for the page.
+skipped with one line on stderr naming it and why, and kept in `Registry.skipped` (folder -> why).
 """
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ class Registry:
     def __init__(self, roots: list[Path], device: str = "cpu"):
         self.device = device
         self.entries: dict[str, Entry] = {}
-        self.skipped: dict[Path, str] = {}  # folder -> why, for a page that wants to say so
+        self.skipped: dict[Path, str] = {}  # folder -> why (the page doesn't show it; stderr has it)
         for root in roots:
             shipped = Path(root).resolve() == SHIPPED
             folders = models.find_models(root, broken=True)  # broken ones too: each is named when skipped
