@@ -322,3 +322,17 @@ def test_bad_upload_shows_message(page, tmp_path):
     chooser.value.set_files(str(tmp_path / "junk.png"))
     page.get_by_text("not a readable image").first.wait_for(timeout=WAIT)
     page.screenshot(path=f"{SHOTS}/studio_error.png", full_page=True)
+
+
+def test_keys_typed_in_a_field_stay_there(page):
+    """Tool keys and Ctrl+Z typed in the seed box are the box's own: no tool change, no canvas undo."""
+    tool(page, "pen")
+    drawing = page.eval_on_selector("#canvas canvas.ink", "c => c.toDataURL()")
+    seed = page.get_by_label("Seed (dropout noise)")
+    seed.click()
+    for key in ("e", "b", "Control+z", "Control+Shift+z"):
+        seed.press(key)
+    page.wait_for_timeout(500)
+    assert tool_now(page) == "pen"
+    assert page.eval_on_selector("#canvas canvas.ink", "c => c.toDataURL()") == drawing
+    page.keyboard.press("Escape")
