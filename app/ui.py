@@ -188,7 +188,9 @@ def build(registry: Registry) -> gr.Blocks:
             (map_upload.upload, upload_map, [map_upload, picker], "upload_map"),
             (photo_upload.upload, upload_photo, [photo_upload, picker], "upload_photo"),
         ):
-            event(fn, inputs, canvas, api_name=name, **work)
+            # No status tracker on the canvas: after an error it would cover the canvas (and take its
+            # clicks) until dismissed; the message comes as a toast, "finding edges" as gr.Info.
+            event(fn, inputs, canvas, api_name=name, show_progress="hidden", **work)
         if first:
             translating(demo.load, api_visibility="private")
     return demo

@@ -325,7 +325,8 @@ def test_bad_upload_shows_message(page, tmp_path):
 
 
 def test_keys_typed_in_a_field_stay_there(page):
-    """Tool keys and Ctrl+Z typed in the seed box are the box's own: no tool change, no canvas undo."""
+    """Tool keys and Ctrl+Z typed in the seed box are the box's own: no tool change, no canvas undo.
+    Runs after the bad upload: its error must not leave an overlay on the canvas that takes clicks."""
     tool(page, "pen")
     drawing = page.eval_on_selector("#canvas canvas.ink", "c => c.toDataURL()")
     seed = page.get_by_label("Seed (dropout noise)")
