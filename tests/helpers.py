@@ -37,3 +37,18 @@ def make_dataset(root: Path, n_train: int = 6, n_val: int = 2, size: int = 64, s
 def make_model(folder: Path, ngf: int = 4, num_downs: int = 8, input_kind: str = "edges", name: str = "tiny") -> Path:
     gen_cfg = GeneratorConfig(ngf=ngf, num_downs=num_downs)
     return save_model(folder, Generator(gen_cfg), ModelConfig(name=name, generator=gen_cfg, input_kind=input_kind))
+
+
+def resumed_and_uninterrupted_logs(make_cfg, runs: Path, stop_at: int) -> tuple[list[str], list[str]]:
+    """log.jsonl of a run trained in one go, and of the same run stopped after `stop_at` steps (as a
+    kill after a checkpoint would) and resumed: exact resume makes them equal."""
+    from training.trainer import Trainer
+
+    Trainer(make_cfg(), runs / "a", progress=False).fit()
+    interrupted = Trainer(make_cfg(), runs / "b", progress=False)
+    interrupted.total_steps = stop_at
+    interrupted.fit()
+    resumed = Trainer(make_cfg(), runs / "b", progress=False)
+    assert resumed.resume() and resumed.step == stop_at
+    resumed.fit()
+    return [(runs / r / "log.jsonl").read_text().splitlines() for r in "ab"]

@@ -6,7 +6,7 @@ from training.config import TrainConfig, make_config
 from training.diffaugment import Augment, augment_generator, parse_policy
 from training.trainer import Trainer
 
-from helpers import make_dataset
+from helpers import make_dataset, resumed_and_uninterrupted_logs
 
 TINY = dict(ngf=4, ndf=4, num_downs=6, load_size=72, crop_size=64, save_every=10**6, sample_every=10**6)
 
@@ -87,14 +87,8 @@ def test_a_step_with_diffaugment_and_feature_matching(dataset, tmp_path):
 def test_resume_is_exact_with_diffaugment(dataset, tmp_path):
     cfg = lambda: make_config("r", str(dataset), diffaugment="translation,cutout", feature_matching=1.0,  # noqa: E731
                               epochs=2, log_every=1, **{**TINY, "save_every": 2})
-    Trainer(cfg(), tmp_path / "a", progress=False).fit()
-    interrupted = Trainer(cfg(), tmp_path / "b", progress=False)
-    interrupted.total_steps = 2
-    interrupted.fit()
-    resumed = Trainer(cfg(), tmp_path / "b", progress=False)
-    assert resumed.resume() and resumed.step == 2
-    resumed.fit()
-    assert (tmp_path / "a" / "log.jsonl").read_text() == (tmp_path / "b" / "log.jsonl").read_text()
+    a, b = resumed_and_uninterrupted_logs(cfg, tmp_path, stop_at=2)
+    assert a and a == b
 
 
 def test_bad_options_are_refused_before_training(dataset, tmp_path):

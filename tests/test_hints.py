@@ -16,7 +16,7 @@ from training.evaluate import evaluate
 from training.hints import BACKGROUND, MAX_LENGTH, MAX_RADIUS, draw_hints, sample_hints
 from training.trainer import Trainer
 
-from helpers import make_dataset, make_model
+from helpers import make_dataset, make_model, resumed_and_uninterrupted_logs
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "models"
 EXAMPLES = Path(__file__).resolve().parents[1] / "assets" / "examples"
@@ -122,15 +122,8 @@ def test_hint_model_builds_and_trains_with_stroke_aug(dataset, tmp_path):
 
 def test_hint_runs_resume_exactly(dataset, tmp_path):
     cfg = lambda: tiny("r", dataset, hints=10, stroke_aug=True, epochs=1, log_every=1)  # noqa: E731
-    Trainer(cfg(), tmp_path / "a", progress=False).fit()
-    interrupted = Trainer(cfg(), tmp_path / "b", progress=False)
-    interrupted.total_steps = 3
-    interrupted.fit()
-    resumed = Trainer(cfg(), tmp_path / "b", progress=False)
-    assert resumed.resume() and resumed.step == 3
-    resumed.fit()
-    logs = [(tmp_path / r / "log.jsonl").read_text() for r in "ab"]
-    assert logs[0] == logs[1]
+    a, b = resumed_and_uninterrupted_logs(cfg, tmp_path, stop_at=3)
+    assert a and a == b
 
 
 def test_hint_channels_survive_a_save_load_round_trip(dataset, tmp_path):

@@ -18,7 +18,7 @@ from training.config import OBJECTIVES, TrainConfig, make_config
 from training.data import DataError, PairDataset
 from training.trainer import ScheduleError, Trainer, run_training
 
-from helpers import make_dataset, make_pair
+from helpers import make_dataset, make_pair, resumed_and_uninterrupted_logs
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = dict(ngf=4, ndf=4, num_downs=6, load_size=72, crop_size=64, save_every=10**6, sample_every=10**6)
@@ -70,15 +70,7 @@ def test_overfit_one_pair_halves_l1(tmp_path):
 
 def test_resume_gives_the_same_losses_as_an_uninterrupted_run(dataset, tmp_path):
     cfg = lambda: tiny("r", dataset, epochs=3, log_every=1)  # noqa: E731
-    Trainer(cfg(), tmp_path / "a", progress=False).fit()
-    interrupted = Trainer(cfg(), tmp_path / "b", progress=False)
-    interrupted.total_steps = 7  # stop mid-epoch, as a kill after a checkpoint would
-    interrupted.fit()
-    resumed = Trainer(cfg(), tmp_path / "b", progress=False)
-    assert resumed.resume() and resumed.step == 7
-    resumed.fit()
-    a = (tmp_path / "a" / "log.jsonl").read_text().splitlines()
-    b = (tmp_path / "b" / "log.jsonl").read_text().splitlines()
+    a, b = resumed_and_uninterrupted_logs(cfg, tmp_path, stop_at=7)  # mid-epoch
     assert len(a) == len(b) == 18 and a == b
 
 
