@@ -180,7 +180,9 @@ def build(registry: Registry) -> gr.Blocks:
         # once; only the latest is computed, pending older ones are dropped.
         for live in (canvas.change, seed.change, size.change):
             translating(live, trigger_mode="always_last", api_visibility="private")
-        picker.change(select, [picker, canvas], [canvas, card, rects], api_name="select_model")
+        # Like the events below, no status tracker on the canvas (it would cover it and take its clicks).
+        picker.change(select, [picker, canvas], [canvas, card, rects], api_name="select_model",
+                      show_progress="hidden")
         again.click(more, [picker, canvas, seed, size], gallery, api_name="variations", **work)
         for event, fn, inputs, name in (
             (start.click, page_errors("load the example")(example), picker, "example"),
