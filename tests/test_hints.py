@@ -73,6 +73,27 @@ def test_hints_go_on_the_object_not_the_white_ground():
     assert ys.min() >= 24 - reach and ys.max() < 40 + reach and xs.min() >= 24 - reach and xs.max() < 40 + reach
 
 
+@pytest.mark.parametrize("radius,length", [(1, 0), (6, 32)])
+def test_hint_size_options_bound_every_blob(radius, length):
+    g = torch.Generator().manual_seed(3)
+    photo = flat([0.2, -0.4, 0.6], size=128)
+    areas = [int((draw_hints(photo, 1, g, max_radius=radius, max_length=length)[3] > 0).sum()) for _ in range(200)]
+    # One hint is a capsule of radius <= r around a segment <= l long, and the largest drawn come near that.
+    assert min(areas) >= 1 and max(areas) <= (2 * radius + 1) * (2 * radius + 1 + length)
+    assert max(areas) >= 0.7 * (np.pi * radius**2 + 2 * radius * length)
+
+
+def test_hint_size_is_a_run_option_saved_with_the_run(dataset):
+    cfg = tiny("h", dataset, hints=4, hint_radius=6, hint_length=24)
+    assert (cfg.data.hint_radius, cfg.data.hint_length) == (6, 24)
+    again = type(cfg).from_dict(json.loads(cfg.to_json()))
+    assert (again.data.hint_radius, again.data.hint_length) == (6, 24)
+    # Runs from before the option read back with the sampler they were trained with.
+    old = json.loads(cfg.to_json())
+    del old["data"]["hint_radius"], old["data"]["hint_length"]
+    assert (type(cfg).from_dict(old).data.hint_radius, type(cfg).from_dict(old).data.hint_length) == (MAX_RADIUS, MAX_LENGTH)
+
+
 def test_sampler_is_deterministic_for_a_seed():
     photos = torch.rand(4, 3, 32, 32) * 2 - 1
     one = sample_hints(photos, 8, torch.Generator().manual_seed(5))

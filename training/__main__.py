@@ -26,6 +26,10 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hints", type=non_negative_int, default=0, metavar="N",
                    help="colour hints: train with up to N hint dots/strokes sampled from each photo (none half the "
                         "time); the model then takes a colour layer in the studio. 0 (default, the paper): no hints")
+    p.add_argument("--hint-radius", type=positive_int, default=3, metavar="PX",
+                   help="largest training hint radius, px at crop size (default 3; the studio brush is about 4)")
+    p.add_argument("--hint-length", type=non_negative_int, default=8, metavar="PX",
+                   help="longest training hint stroke, px at crop size (default 8; 0: dots only)")
     p.add_argument("--stroke-aug", action="store_true",
                    help="redraw the input lines 1-6 px thick with wobble and gaps, so drawn strokes work "
                         "(edges/sketch inputs)")
@@ -40,7 +44,7 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
 
 
 def recipe_options(args: argparse.Namespace) -> dict:
-    return dict(hints=args.hints, stroke_aug=args.stroke_aug, upsample=args.upsample, diffaugment=args.diffaugment,
+    return dict(hints=args.hints, hint_radius=args.hint_radius, hint_length=args.hint_length, stroke_aug=args.stroke_aug, upsample=args.upsample, diffaugment=args.diffaugment,
                 feature_matching=args.feature_matching)
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from models.config import ConfigError, DiscriminatorConfig, GeneratorConfig, JsonConfig, ModelConfig
+from models.config import ConfigError, DiscriminatorConfig, GeneratorConfig, JsonConfig, ModelConfig, Range
 
 # The paper's objective ablations (Table 1): which terms the generator is trained with.
 Objective = Literal["l1", "gan", "cgan", "l1+gan", "l1+cgan"]
@@ -33,7 +33,11 @@ class DataConfig:
     # Issue 11. `hints`: up to this many colour hints drawn from each target photo (none half the
     # time); > 0 gives the generator hint channels, 0 is the paper. `stroke_aug`: line inputs
     # redrawn 1-6 px thick with wobble and gaps, so drawn strokes are in distribution.
+    # `hint_radius` / `hint_length`: the largest training hint (px at crop size); evaluation always
+    # uses the defaults, so hinted scores compare across runs.
     hints: int = 0
+    hint_radius: Annotated[int, Range(1, 64)] = 3
+    hint_length: Annotated[int, Range(0, 256)] = 8
     stroke_aug: bool = False
 
 

@@ -1,7 +1,7 @@
 """Colour hints sampled from the real photo, the way a user would give them (issue 11 item 1).
 
 A hint is a dot (1-3 px radius) or a short stroke (up to 8 px long) in the photo's own mean
-colour under it, the idea of Scribbler (Sangkloy et al. 2017) and user-guided colourisation
+colour under it (a run may draw them larger: the studio's colour brush is a 4-px-radius stroke at 256), the idea of Scribbler (Sangkloy et al. 2017) and user-guided colourisation
 (Zhang et al. 2017). Half the time a training pair gets no hints at all, so a hint model still
 works from lines alone. Every draw comes from the caller's generator: the per-step generator
 in training (exact resume holds), a fixed seed in evaluation.
@@ -23,7 +23,8 @@ MAX_LENGTH = 8
 NO_HINT_PROBABILITY = 0.5
 
 
-def draw_hints(photo: torch.Tensor, count: int, generator: torch.Generator | None = None) -> torch.Tensor:
+def draw_hints(photo: torch.Tensor, count: int, generator: torch.Generator | None = None,
+               max_radius: int = MAX_RADIUS, max_length: int = MAX_LENGTH) -> torch.Tensor:
     """`count` hints from one 3xHxW photo in [-1, 1] -> 4xHxW hint channels (colour, mask).
 
     NumPy for the pixel work: a few small ops per blob, where torch's thread pool only adds latency."""
@@ -33,11 +34,11 @@ def draw_hints(photo: torch.Tensor, count: int, generator: torch.Generator | Non
     candidates = np.flatnonzero(image.min(axis=0) < BACKGROUND)
     if len(candidates) == 0:
         candidates = np.arange(h * w)
-    reach = MAX_RADIUS + MAX_LENGTH  # no blob pixel lies farther than this from its start
+    reach = max_radius + max_length  # no blob pixel lies farther than this from its start
     for _ in range(count):
         y0, x0 = divmod(int(candidates[torch.randint(len(candidates), (1,), generator=generator).item()]), w)
-        radius = torch.randint(1, MAX_RADIUS + 1, (1,), generator=generator).item()
-        length = torch.randint(0, MAX_LENGTH + 1, (1,), generator=generator).item()  # 0: a dot
+        radius = torch.randint(1, max_radius + 1, (1,), generator=generator).item()
+        length = torch.randint(0, max_length + 1, (1,), generator=generator).item()  # 0: a dot
         angle = torch.rand((), generator=generator).item() * math.pi
         dy, dx = length * math.sin(angle), length * math.cos(angle)
         top, left = max(y0 - reach, 0), max(x0 - reach, 0)
@@ -54,7 +55,8 @@ def draw_hints(photo: torch.Tensor, count: int, generator: torch.Generator | Non
 
 
 def sample_hints(photos: torch.Tensor, max_hints: int, generator: torch.Generator | None = None,
-                 no_hint_probability: float = NO_HINT_PROBABILITY) -> torch.Tensor:
+                 no_hint_probability: float = NO_HINT_PROBABILITY, max_radius: int = MAX_RADIUS,
+                 max_length: int = MAX_LENGTH) -> torch.Tensor:
     """Training hints for a Bx3xHxW batch of (cropped, flipped) real photos -> Bx4xHxW.
 
     Each photo gets no hints with `no_hint_probability`, otherwise 1..`max_hints` of them.
@@ -64,5 +66,5 @@ def sample_hints(photos: torch.Tensor, max_hints: int, generator: torch.Generato
         count = 0
         if torch.rand((), generator=generator).item() >= no_hint_probability:
             count = torch.randint(1, max_hints + 1, (1,), generator=generator).item()
-        out.append(draw_hints(photo, count, generator))
+        out.append(draw_hints(photo, count, generator, max_radius, max_length))
     return torch.stack(out)

@@ -139,7 +139,8 @@ class Trainer:
         if cfg.model.generator.hints:
             # Drawn after crop and flip, from the same per-step generator: aligned with the target,
             # and an exact resume sees the same hints. D is conditioned on them too (via `a`).
-            a = torch.cat([a, sample_hints(b, cfg.data.hints, generator)], dim=1)
+            a = torch.cat([a, sample_hints(b, cfg.data.hints, generator, max_radius=cfg.data.hint_radius,
+                                            max_length=cfg.data.hint_length)], dim=1)
         a = a.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
         b = b.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
         for opt in self.optimizers.values():
