@@ -3,12 +3,17 @@
     python benchmarks/hints_strokes.py cost --data data/edges2shoes [--steps 20] [--images 40]
     python benchmarks/hints_strokes.py widths --model assets/models/edges2shoes --data data/edges2shoes \
         [--widths 1,3,5] [--limit 20]
+    python benchmarks/hints_strokes.py follow --model MODEL --data data/edges2shoes [--limit 24] [--sheet PNG]
 
 `cost`: milliseconds per 256x256 pair to sample 10 training hints and to augment the strokes (on
 the first --images training pairs), and ms per training step of the compact preset plain, with
 --hints 10, with --stroke-aug and with both. `widths`: the model's val scores with the input lines redrawn 1, 3, 5
 px wide (structure still against the 1-px lines); the issue's target is thick lines within 0.03
-of thin ones on structure and colour.
+of thin ones on structure and colour. `follow` (hint models): a user's colour, not the photo's. Three
+brush strokes (4-px radius at 256, the studio's default) of one palette colour go on the object of
+each val photo; it prints how far the object's mean Lab (a*, b*) moves from the unhinted output
+towards that colour (1: all the way, 0: ignored) and the hue error left, per colour, and writes a
+sheet (lines + strokes | no hints | hinted) to look at.
 """
 from __future__ import annotations
 
@@ -88,6 +93,68 @@ def widths(model: str, data: str, sizes: list[int], limit: int) -> None:
         print(f"| {w} px{delta} | " + " | ".join(f"{s.get(k, float('nan')):.3f}" for k in SCORES) + " |")
 
 
+PALETTE = {"red": (200, 30, 30), "blue": (40, 70, 210), "yellow": (235, 200, 40), "green": (40, 150, 60)}
+
+
+def follow(model: str, data: str, limit: int, sheet: str) -> None:
+    import numpy as np
+    from PIL import Image, ImageDraw
+    from skimage.color import rgb2lab
+
+    from models import load
+    from training.evaluate import to_uint8
+    from training.hints import BACKGROUND
+
+    translator = load(model, device="cpu")
+    if not translator.accepts_hints:
+        raise SystemExit(f"{model} takes no colour hints")
+    pairs = PairDataset(data, DataConfig(root=data, jitter=False, flip=False), "val", train=False, progress=False)
+    rng = np.random.default_rng(0)
+    moved: dict[str, list[float]] = {c: [] for c in PALETTE}
+    left: dict[str, list[float]] = {c: [] for c in PALETTE}
+    rows = []
+    for i in range(min(limit, len(pairs))):
+        a, b = pairs.batch([i])
+        inp = to_uint8(a[0])
+        obj = b[0].amin(0).numpy() < BACKGROUND  # the object, not the white ground
+        if obj.sum() < 500:
+            continue
+        name = list(PALETTE)[i % len(PALETTE)]
+        layer = Image.new("RGBA", inp.shape[1::-1], (0, 0, 0, 0))
+        draw = ImageDraw.Draw(layer)
+        ys, xs = np.nonzero(obj)
+        for _ in range(3):
+            k = rng.integers(len(ys))
+            angle = rng.uniform(0, np.pi)
+            end = (xs[k] + 24 * np.cos(angle), ys[k] + 24 * np.sin(angle))
+            draw.line([(xs[k], ys[k]), end], fill=PALETTE[name] + (255,), width=8, joint="curve")
+            for x, y in ((xs[k], ys[k]), end):
+                draw.ellipse([x - 4, y - 4, x + 4, y + 4], fill=PALETTE[name] + (255,))
+        rgba = np.asarray(layer).copy()
+        rgba[~obj] = 0  # strokes stay on the object, as a user would colour it
+        layer = Image.fromarray(rgba, "RGBA")
+        plain = np.asarray(translator(Image.fromarray(inp), seed=i, size=256))
+        hinted = np.asarray(translator(Image.fromarray(inp), hints=layer, seed=i, size=256))
+        target = rgb2lab(np.array(PALETTE[name], np.uint8)[None, None])[0, 0, 1:]
+        before = rgb2lab(plain)[obj][:, 1:].mean(0)
+        after = rgb2lab(hinted)[obj][:, 1:].mean(0)
+        moved[name].append(float(np.dot(after - before, target - before) / max(np.sum((target - before) ** 2), 1e-9)))
+        left[name].append(float(np.linalg.norm(after - target)))
+        shown = inp.copy()
+        shown[rgba[..., 3] > 0] = rgba[rgba[..., 3] > 0, :3]
+        rows.append(np.concatenate([shown, plain, hinted], axis=1))
+    print(f"{model}: {sum(map(len, moved.values()))} val objects, 3 strokes of one colour each")
+    print("| colour | moved towards it (1 = all the way) | a*b* distance left |\n|---|---|---|")
+    for name in PALETTE:
+        if moved[name]:
+            print(f"| {name} | {statistics.mean(moved[name]):.2f} | {statistics.mean(left[name]):.1f} |")
+    everything = [m for v in moved.values() for m in v]
+    print(f"| all | {statistics.mean(everything):.2f} | {statistics.mean([d for v in left.values() for d in v]):.1f} |")
+    if sheet:
+        Image.fromarray(np.concatenate(rows[:8], axis=0)).save(sheet)
+        print(f"sheet: {sheet} (lines + strokes | no hints | hinted)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -100,10 +167,17 @@ def main() -> None:
     w.add_argument("--data", required=True)
     w.add_argument("--widths", default="1,3,5")
     w.add_argument("--limit", type=int, default=20)
+    f = sub.add_parser("follow")
+    f.add_argument("--model", required=True)
+    f.add_argument("--data", required=True)
+    f.add_argument("--limit", type=int, default=24)
+    f.add_argument("--sheet", default="", help="write the first 8 rows here (PNG)")
     args = parser.parse_args()
     torch.set_num_threads(2)
     if args.command == "cost":
         cost(args.data, args.steps, args.images)
+    elif args.command == "follow":
+        follow(args.model, args.data, args.limit, args.sheet)
     else:
         widths(args.model, args.data, [int(x) for x in args.widths.split(",")], args.limit)
 

@@ -13,7 +13,7 @@ from models.hints import hint_tensor, hints_image
 from training.config import make_config
 from training.data import step_generator
 from training.evaluate import evaluate
-from training.hints import BACKGROUND, MAX_LENGTH, MAX_RADIUS, draw_hints, sample_hints
+from training.hints import BACKGROUND, MAX_LENGTH, MAX_RADIUS, draw_hints, hue_rotation, recolour, sample_hints
 from training.trainer import Trainer
 
 from helpers import make_dataset, make_model, resumed_and_uninterrupted_logs
@@ -92,6 +92,32 @@ def test_hint_size_is_a_run_option_saved_with_the_run(dataset):
     old = json.loads(cfg.to_json())
     del old["data"]["hint_radius"], old["data"]["hint_length"]
     assert (type(cfg).from_dict(old).data.hint_radius, type(cfg).from_dict(old).data.hint_length) == (MAX_RADIUS, MAX_LENGTH)
+
+
+def test_recolour_turns_hinted_photos_and_their_hints_alike():
+    colour = torch.tensor([0.3, -0.1, -0.3])  # a brown: no turn of it leaves [-1, 1]
+    photos = flat(colour.tolist()).expand(200, 3, 64, 64).clone()
+    hints = sample_hints(photos, 4, torch.Generator().manual_seed(0))
+    out, out_hints = recolour(photos, hints, 0.5, torch.Generator().manual_seed(1))
+    hinted = hints[:, 3].flatten(1).amax(1) > 0
+    turned = (out - photos).flatten(1).abs().amax(1) > 1e-4
+    assert not turned[~hinted].any()  # pairs without hints keep the photo's real colour
+    assert 0.3 < turned[hinted].float().mean() < 0.7
+    luma = torch.tensor([0.299, 0.587, 0.114])
+    hues = set()
+    for i in torch.nonzero(turned).flatten().tolist():
+        new = out[i, :, 0, 0]
+        assert torch.allclose(out[i], new[:, None, None].expand(3, 64, 64))
+        assert abs(float(luma @ new) - float(luma @ colour)) < 1e-4  # luma kept
+        mask = out_hints[i, 3] > 0
+        assert torch.allclose(out_hints[i, :3, mask], new[:, None].expand(3, int(mask.sum())), atol=1e-5)
+        assert (out_hints[i, :3, ~mask] == 0).all() and torch.equal(out_hints[i, 3], hints[i, 3])
+        hues.add(tuple((new * 4).round().tolist()))
+    assert len(hues) > 10  # random angles, not one fixed turn
+    # A full turn is the identity, half a turn swaps red-ish for cyan-ish at the same luma.
+    assert torch.allclose(hue_rotation(2 * np.pi), torch.eye(3), atol=1e-5)
+    half = hue_rotation(np.pi) @ torch.tensor([0.8, -0.6, -0.6])
+    assert half[0] < 0 and half[1] > -0.6 and half[2] > -0.6
 
 
 def test_sampler_is_deterministic_for_a_seed():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hed_edges.pairs import NothingBuiltError
 from models.checkpoint import ModelError
-from models.cli import (Parser, device, existing_dir, model_dir, non_negative_float, non_negative_int,
+from models.cli import (Parser, device, existing_dir, fraction, model_dir, non_negative_float, non_negative_int,
                         positive_float, positive_int)
 
 from .checkpoint import CheckpointError, checkpoint_model
@@ -30,6 +30,9 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
                    help="largest training hint radius, px at crop size (default 3; the studio brush is about 4)")
     p.add_argument("--hint-length", type=non_negative_int, default=8, metavar="PX",
                    help="longest training hint stroke, px at crop size (default 8; 0: dots only)")
+    p.add_argument("--hint-recolour", type=fraction, default=0.0, metavar="P",
+                   help="hue-turn a hinted training photo and its hints with probability P, so the model follows "
+                        "any hint colour, not only the usual ones (default 0)")
     p.add_argument("--stroke-aug", action="store_true",
                    help="redraw the input lines 1-6 px thick with wobble and gaps, so drawn strokes work "
                         "(edges/sketch inputs)")
@@ -44,7 +47,8 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
 
 
 def recipe_options(args: argparse.Namespace) -> dict:
-    return dict(hints=args.hints, hint_radius=args.hint_radius, hint_length=args.hint_length, stroke_aug=args.stroke_aug, upsample=args.upsample, diffaugment=args.diffaugment,
+    return dict(hints=args.hints, hint_radius=args.hint_radius, hint_length=args.hint_length,
+                hint_recolour=args.hint_recolour, stroke_aug=args.stroke_aug, upsample=args.upsample, diffaugment=args.diffaugment,
                 feature_matching=args.feature_matching)
 
 

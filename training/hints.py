@@ -54,6 +54,38 @@ def draw_hints(photo: torch.Tensor, count: int, generator: torch.Generator | Non
     return torch.from_numpy(out).to(photo.dtype)
 
 
+# RGB <-> YIQ (NTSC). Rotating (I, Q) turns the hue and keeps luma Y; both rows of I and Q sum to 0,
+# so the same matrix acts on [-1, 1] pixel values as on [0, 1] ones.
+_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+
+
+def hue_rotation(angle: float) -> torch.Tensor:
+    """3x3 matrix that turns an RGB colour's hue by `angle` radians at constant luma."""
+    c, s = math.cos(angle), math.sin(angle)
+    turn = torch.tensor([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
+    return torch.linalg.inv(_YIQ) @ turn @ _YIQ
+
+
+def recolour(photos: torch.Tensor, hints: torch.Tensor, probability: float,
+             generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Turn the hue of hinted training pairs (photo and hints alike) by a random angle, each with `probability`.
+
+    From lines alone a shoe's colour is ambiguous, so a model can lower its loss by ignoring hints
+    and painting the usual brown. A turned photo's colour is only in its hints: hints become the way
+    to a low loss, and red, blue or green hints mean something. Pairs without hints keep their
+    real colours, so the model's own palette from lines alone stays the photos'.
+    """
+    photos, hints = photos.clone(), hints.clone()
+    for i in range(len(photos)):
+        if torch.rand((), generator=generator).item() >= probability or not hints[i, 3].any():
+            continue
+        m = hue_rotation(torch.rand((), generator=generator).item() * 2 * math.pi).to(photos.dtype)
+        photos[i] = torch.einsum("ij,jhw->ihw", m, photos[i]).clamp(-1, 1)
+        mask = hints[i, 3:] > 0
+        hints[i, :3] = torch.einsum("ij,jhw->ihw", m, hints[i, :3]).clamp(-1, 1) * mask
+    return photos, hints
+
+
 def sample_hints(photos: torch.Tensor, max_hints: int, generator: torch.Generator | None = None,
                  no_hint_probability: float = NO_HINT_PROBABILITY, max_radius: int = MAX_RADIUS,
                  max_length: int = MAX_LENGTH) -> torch.Tensor:

@@ -26,7 +26,7 @@ from models.translator import to_image
 from .checkpoint import remove_interrupted, resume_checkpoint, save_checkpoint
 from .config import TrainConfig, read_run_config
 from .data import DataError, PairDataset, epoch_order, step_generator
-from .hints import sample_hints
+from .hints import recolour, sample_hints
 from .diffaugment import Augment, augment_generator, parse_policy
 from .losses import discriminator_loss, feature_matching_loss, generator_loss
 from .report import plot_losses, sample_grid
@@ -139,8 +139,11 @@ class Trainer:
         if cfg.model.generator.hints:
             # Drawn after crop and flip, from the same per-step generator: aligned with the target,
             # and an exact resume sees the same hints. D is conditioned on them too (via `a`).
-            a = torch.cat([a, sample_hints(b, cfg.data.hints, generator, max_radius=cfg.data.hint_radius,
-                                            max_length=cfg.data.hint_length)], dim=1)
+            hints = sample_hints(b, cfg.data.hints, generator, max_radius=cfg.data.hint_radius,
+                                 max_length=cfg.data.hint_length)
+            if cfg.data.hint_recolour:
+                b, hints = recolour(b, hints, cfg.data.hint_recolour, generator)
+            a = torch.cat([a, hints], dim=1)
         a = a.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
         b = b.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
         for opt in self.optimizers.values():
