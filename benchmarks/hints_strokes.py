@@ -96,7 +96,8 @@ def widths(model: str, data: str, sizes: list[int], limit: int) -> None:
 PALETTE = {"red": (200, 30, 30), "blue": (40, 70, 210), "yellow": (235, 200, 40), "green": (40, 150, 60)}
 
 
-def follow(model: str, data: str, limit: int, sheet: str) -> None:
+def follow(model: str, data: str, limit: int, sheet: str = "", quiet: bool = False) -> dict[str, float]:
+    """Returns the mean "moved" per colour and over all (`all`), and the a*b* distance left (`left`)."""
     import numpy as np
     from PIL import Image, ImageDraw
     from skimage.color import rgb2lab
@@ -143,16 +144,21 @@ def follow(model: str, data: str, limit: int, sheet: str) -> None:
         shown = inp.copy()
         shown[rgba[..., 3] > 0] = rgba[rgba[..., 3] > 0, :3]
         rows.append(np.concatenate([shown, plain, hinted], axis=1))
-    print(f"{model}: {sum(map(len, moved.values()))} val objects, 3 strokes of one colour each")
-    print("| colour | moved towards it (1 = all the way) | a*b* distance left |\n|---|---|---|")
-    for name in PALETTE:
-        if moved[name]:
-            print(f"| {name} | {statistics.mean(moved[name]):.2f} | {statistics.mean(left[name]):.1f} |")
-    everything = [m for v in moved.values() for m in v]
-    print(f"| all | {statistics.mean(everything):.2f} | {statistics.mean([d for v in left.values() for d in v]):.1f} |")
+    result = {name: statistics.mean(v) for name, v in moved.items() if v}
+    result["all"] = statistics.mean([m for v in moved.values() for m in v])
+    result["left"] = statistics.mean([d for v in left.values() for d in v])
+    if not quiet:
+        print(f"{model}: {sum(map(len, moved.values()))} val objects, 3 strokes of one colour each")
+        print("| colour | moved towards it (1 = all the way) | a*b* distance left |\n|---|---|---|")
+        for name in PALETTE:
+            if moved[name]:
+                print(f"| {name} | {result[name]:.2f} | {statistics.mean(left[name]):.1f} |")
+        print(f"| all | {result['all']:.2f} | {result['left']:.1f} |")
     if sheet:
         Image.fromarray(np.concatenate(rows[:8], axis=0)).save(sheet)
-        print(f"sheet: {sheet} (lines + strokes | no hints | hinted)")
+        if not quiet:
+            print(f"sheet: {sheet} (lines + strokes | no hints | hinted)")
+    return result
 
 
 def main() -> None:

@@ -32,6 +32,36 @@ class ResizeConv(nn.Conv2d):
         return super().forward(F.interpolate(x, scale_factor=2, mode="nearest"))
 
 
+def _resize_design() -> tuple[torch.Tensor, torch.Tensor]:
+    """Both a 4x4 stride-2 deconv and a resize-conv give each of the 4 output phases a 2x2 filter on
+    the input. Along one axis, output 2m sees inputs (m-1, m): taps (k3, k1) of the deconv,
+    (w0, w1 + w2) of the resize-conv; output 2m+1 sees (m, m+1): taps (k2, k0) vs (w0 + w1, w2).
+    Returns the 16x9 map from the 3x3 kernel to the 16 phase taps, and the deconv tap of each."""
+    sums = [[(0,), (1, 2)], [(0, 1), (2,)]]  # [phase][neighbour] -> resize-conv taps
+    deconv_tap = [[3, 1], [2, 0]]  # [phase][neighbour] -> deconv tap
+    design, taps = torch.zeros(16, 9, dtype=torch.float64), []
+    for row, (a, b, p, q) in enumerate((a, b, p, q) for a in (0, 1) for b in (0, 1) for p in (0, 1) for q in (0, 1)):
+        for u in sums[a][p]:
+            for v in sums[b][q]:
+                design[row, 3 * u + v] = 1.0
+        taps.append(4 * deconv_tap[a][p] + deconv_tap[b][q])
+    return design, torch.tensor(taps)
+
+
+def deconv_to_resize(weight: torch.Tensor) -> torch.Tensor:
+    """The resize-conv kernel (cout, cin, 3, 3) nearest to a 4x4 stride-2 deconv's (cin, cout, 4, 4).
+
+    Least squares over the 16 phase taps: what a resize-conv cannot express is the part of the
+    deconv that differs between neighbouring output pixels, i.e. its checkerboard. Fine-tuning a
+    trained deconv model from this projection (`--init-from ... --upsample resize`) keeps what it
+    learned and starts with no checkerboard."""
+    design, taps = _resize_design()
+    cin, cout = weight.shape[:2]
+    target = weight.detach().to(torch.float64).reshape(cin, cout, 16)[..., taps]  # (cin, cout, 16 phase taps)
+    kernel = target @ torch.linalg.pinv(design).T  # (cin, cout, 9)
+    return kernel.permute(1, 0, 2).reshape(cout, cin, 3, 3).to(weight.dtype).contiguous()
+
+
 class SubpixelConv(nn.Conv2d):
     """3x3 conv to 4x channels, then PixelShuffle(2) (Shi et al. 2016), ICNR-initialised."""
 

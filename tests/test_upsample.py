@@ -62,10 +62,58 @@ def test_each_mode_trains_a_step_and_round_trips(mode, dataset, tmp_path):
     assert np.array_equal(np.asarray(loaded(image, seed=3, size=64)), np.asarray(ours(image, seed=3, size=64)))
 
 
-def test_init_from_refuses_another_upsampling(dataset, tmp_path):
-    Trainer(make_config("b", str(dataset), max_steps=1, **TINY), tmp_path, progress=False).fit()
-    with pytest.raises(ValueError, match="--upsample resize: .* has upsample deconv"):
-        make_config("c", str(dataset), upsample="resize", init_from=str(tmp_path / "model"), **TINY)
+def test_init_from_refuses_an_upsampling_it_cannot_convert(dataset, tmp_path):
+    Trainer(make_config("b", str(dataset), max_steps=1, **TINY), tmp_path / "deconv", progress=False).fit()
+    Trainer(make_config("r", str(dataset), upsample="resize", max_steps=1, **TINY), tmp_path / "resize",
+            progress=False).fit()
+    with pytest.raises(ValueError, match="--upsample subpixel: .* has upsample deconv .only deconv -> resize"):
+        make_config("c", str(dataset), upsample="subpixel", init_from=str(tmp_path / "deconv" / "model"), **TINY)
+    with pytest.raises(ValueError, match="--upsample deconv: .* has upsample resize"):
+        make_config("c", str(dataset), upsample="deconv", init_from=str(tmp_path / "resize" / "model"), **TINY)
+
+
+def test_a_resize_conv_written_as_a_deconv_projects_back_exactly():
+    """Every resize-conv is a deconv whose phases agree; the projection must find it again, and the
+    deconv built from it must give the same output (which checks the tap bookkeeping)."""
+    from models.networks import ResizeConv, _resize_design, deconv_to_resize
+
+    torch.manual_seed(0)
+    resize = ResizeConv(5, 3)
+    design, taps = _resize_design()
+    deconv = torch.nn.ConvTranspose2d(5, 3, 4, stride=2, padding=1)
+    flat = torch.zeros(5, 3, 16, dtype=torch.float64)
+    flat[..., taps] = resize.weight.detach().double().permute(1, 0, 2, 3).reshape(5, 3, 9) @ design.T
+    with torch.no_grad():
+        deconv.weight.copy_(flat.reshape(5, 3, 4, 4))
+        deconv.bias.copy_(resize.bias)
+    x = torch.randn(2, 5, 7, 9)
+    assert torch.allclose(deconv(x), resize(x), atol=1e-5)
+    assert torch.allclose(deconv_to_resize(deconv.weight), resize.weight, atol=1e-6)
+
+
+def test_init_from_a_deconv_model_with_resize_keeps_its_output_without_the_checkerboard(dataset, tmp_path):
+    """Encoder and biases are copied, the deconvs projected: a random deconv generator, whose output is
+    mostly checkerboard, loses it (a layer that has none is kept exactly: the test above)."""
+    gen = GeneratorConfig(ngf=4, num_downs=6)
+    torch.manual_seed(0)
+    source = Generator(gen)
+    folder = save_model(tmp_path / "src", source, ModelConfig(generator=gen, training={"preset": "compact"}))
+    cfg = make_config("p", str(dataset), upsample="resize", init_from=str(folder), max_steps=1, **TINY)
+    assert cfg.model.generator.upsample == "resize" and cfg.model.generator.ngf == 4
+    t = Trainer(cfg, tmp_path / "run", progress=False)
+    t.init_generator()
+    assert isinstance(t.G.dec_out, torch.nn.Conv2d) and not isinstance(t.G.dec_out, torch.nn.ConvTranspose2d)
+    for name, value in source.state_dict().items():
+        if name.startswith("enc") or name.endswith("bias"):
+            assert torch.equal(t.G.state_dict()[name], value), name
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, 64), torch.linspace(-1, 1, 64), indexing="ij")
+    x = torch.stack([xx, yy, xx * yy])[None]
+    torch.manual_seed(1)
+    with torch.no_grad():
+        before, after = source(x)[0].permute(1, 2, 0).numpy(), t.G(x)[0].permute(1, 2, 0).numpy()
+    assert checkerboard_score((after + 1) * 127.5) < checkerboard_score((before + 1) * 127.5) - 0.5
+    t.fit()  # and it trains from there
+    assert models.load(tmp_path / "run" / "model").config.generator.upsample == "resize"
 
 
 def initial_checkerboard(mode: str, icnr: bool = True) -> float:

@@ -88,6 +88,11 @@ class TrainConfig(JsonConfig):
         return "l1" in self.objective
 
 
+# --init-from a deconv model with --upsample resize starts from its checkerboard-free projection
+# (models.networks.deconv_to_resize); no other change of upsampling keeps what the source learned.
+PROJECTABLE = ("deconv", "resize")
+
+
 class RunConfigError(ValueError):
     """A run's saved train_config.json does not read back."""
 
@@ -122,15 +127,18 @@ def make_config(
 ) -> TrainConfig:
     """One place that turns flags into a consistent TrainConfig (presets, ablations, widths).
 
-    Fine-tuning (`init_from`) keeps the source model's generator and, unless one is given, its preset."""
+    Fine-tuning (`init_from`) keeps the source model's generator (a deconv one may become resize) and,
+    unless one is given, its preset."""
     gen = GeneratorConfig(arch=arch, ngf=ngf or 0, norm=norm, num_downs=num_downs, upsample=upsample or "deconv")
     if init_from:
         source = ModelConfig.from_file(Path(init_from) / "config.json")
         if ngf is not None and ngf != source.generator.ngf:
             raise ConfigError(f"--ngf {ngf}: --init-from {init_from} has ngf {source.generator.ngf}")
-        if upsample is not None and upsample != source.generator.upsample:
-            raise ConfigError(f"--upsample {upsample}: --init-from {init_from} has upsample {source.generator.upsample}")
-        gen, num_downs = dataclasses.replace(source.generator), source.generator.num_downs
+        if upsample not in (None, source.generator.upsample) and (source.generator.upsample, upsample) != PROJECTABLE:
+            raise ConfigError(f"--upsample {upsample}: --init-from {init_from} has upsample {source.generator.upsample}"
+                              " (only deconv -> resize can be converted)")
+        gen = dataclasses.replace(source.generator, upsample=upsample or source.generator.upsample)
+        num_downs = source.generator.num_downs
         preset = preset or source.training.get("preset")
     preset = preset or "paper"
     if hints < 0:

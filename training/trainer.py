@@ -20,11 +20,11 @@ from tqdm import tqdm
 
 from models.checkpoint import atomic_write_bytes, load_generator, naming, remove_temps, save_model
 from models.config import HINT_CHANNELS
-from models.networks import Discriminator, Generator
+from models.networks import Discriminator, Generator, deconv_to_resize
 from models.translator import to_image
 
 from .checkpoint import remove_interrupted, resume_checkpoint, save_checkpoint
-from .config import TrainConfig, read_run_config
+from .config import PROJECTABLE, TrainConfig, read_run_config
 from .data import DataError, PairDataset, epoch_order, step_generator
 from .hints import recolour, sample_hints
 from .diffaugment import Augment, augment_generator, parse_policy
@@ -188,10 +188,13 @@ class Trainer:
         return terms
 
     def init_generator(self) -> None:
-        """Start G from the weights of `cfg.init_from` (a model folder with the same architecture)."""
+        """Start G from the weights of `cfg.init_from` (a model folder with the same architecture, or its
+        deconv layers projected to resize-convs)."""
         source, config = load_generator(self.cfg.init_from)
-        hints = self.cfg.model.generator.hints
-        if dataclasses.replace(config.generator, hints=hints) != self.cfg.model.generator or config.generator.hints > hints:
+        hints, upsample = self.cfg.model.generator.hints, self.cfg.model.generator.upsample
+        project = (config.generator.upsample, upsample) == PROJECTABLE
+        if (dataclasses.replace(config.generator, hints=hints, upsample=upsample) != self.cfg.model.generator
+                or config.generator.hints > hints or not (project or config.generator.upsample == upsample)):
             raise ValueError(
                 f"--init-from {self.cfg.init_from}: its generator ({config.generator}) differs from this run's "
                 f"({self.cfg.model.generator}); pass the same --preset/--ngf/--arch"
@@ -202,6 +205,10 @@ class Trainer:
             # exactly its old output, and their gradients are not zero, so it learns to use them.
             w = state["enc1.conv.weight"]
             state["enc1.conv.weight"] = torch.cat([w, w.new_zeros(w.shape[0], HINT_CHANNELS, *w.shape[2:])], dim=1)
+        if project:
+            for name, module in source.named_modules():
+                if isinstance(module, torch.nn.ConvTranspose2d):
+                    state[f"{name}.weight"] = deconv_to_resize(module.weight)
         self.G.load_state_dict(state)
         self.cfg.init_history = dict(config.training)
 

@@ -1,0 +1,71 @@
+"""Recipes side by side at several kept checkpoints (issue 11's protocol: equal CPU time, several
+checkpoints, because GAN scores move +-0.04 from one to the next).
+
+    python benchmarks/ab_table.py --data data/edges2shoes --limit 100 \\
+        runs/ab/shoes-B:20000,25000 runs/ab/shoes-D:20000,25000 [--follow 24] [--stroke-width 5]
+
+For each RUN:STEPS it evaluates the kept checkpoints on the val split (the same `evaluate` as the
+cards; outputs under RUN/checkpoints/step_N/model/) and prints one markdown row per checkpoint with
+its training wall time. `--follow N` adds the user-colour test of benchmarks/hints_strokes.py
+(hint models), `--stroke-width` the structure and colour with lines redrawn that wide.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from hints_strokes import follow  # noqa: E402
+from training.checkpoint import checkpoint_model  # noqa: E402
+from training.evaluate import evaluate  # noqa: E402
+
+COLUMNS = [("structure_ratio", "structure"), ("color_intersection", "colour/img"), ("color_spread_ratio", "spread"),
+           ("checkerboard", "checker"), ("PSNR", "PSNR"), ("hinted_PSNR", "PSNR hinted"),
+           ("hinted_color_intersection", "colour hinted")]
+
+
+def row(run: Path, step: int, data: str, limit: int, follow_n: int, stroke_width: int) -> str:
+    ckpt = run / "checkpoints" / f"step_{step:08d}"
+    model = checkpoint_model(run, step, ckpt / "model")
+    s = evaluate(model, data, model / "eval_val", limit=limit)["summary"]
+    cells = [f"{s[k]:.3f}" if k in s else "-" for k, _ in COLUMNS]
+    if stroke_width > 1:
+        t = evaluate(model, data, model / f"eval_val_stroke{stroke_width}", limit=limit,
+                     stroke_width=stroke_width)["summary"]
+        cells.append(f"{t['structure_ratio']:.3f} / {t['color_intersection']:.3f}")
+    if follow_n:
+        cells.append(f"{follow(str(model), data, follow_n, quiet=True)['all']:.2f}" if "hinted_PSNR" in s else "-")
+    wall = json.loads((ckpt / "state.json").read_text()).get("wall_seconds", float("nan"))
+    return f"| {run.name} | {step} | {wall / 3600:.2f} | " + " | ".join(cells) + " |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="+", metavar="RUN:STEPS", help="run folder and comma-separated kept steps")
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--limit", type=int, default=100)
+    parser.add_argument("--follow", type=int, default=0, metavar="N", help="user-colour test on N val objects")
+    parser.add_argument("--stroke-width", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: runs train beside it)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    head = ["run", "step", "train h"] + [name for _, name in COLUMNS]
+    if args.stroke_width > 1:
+        head.append(f"{args.stroke_width}-px lines: structure / colour")
+    if args.follow:
+        head.append("follows a user's colour")
+    print(f"{args.data}, first {args.limit} val pairs\n| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+    for spec in args.runs:
+        run, _, steps = spec.partition(":")
+        for step in steps.split(","):
+            print(row(Path(run), int(step), args.data, args.limit, args.follow, args.stroke_width), flush=True)
+
+
+if __name__ == "__main__":
+    main()
