@@ -62,6 +62,15 @@ def deconv_to_resize(weight: torch.Tensor) -> torch.Tensor:
     return kernel.permute(1, 0, 2).reshape(cout, cin, 3, 3).to(weight.dtype).contiguous()
 
 
+def resize_state_dict(source: nn.Module) -> dict[str, torch.Tensor]:
+    """`source`'s state dict with every deconv weight replaced by its resize-conv projection."""
+    state = source.state_dict()
+    for name, module in source.named_modules():
+        if isinstance(module, nn.ConvTranspose2d):
+            state[f"{name}.weight"] = deconv_to_resize(module.weight)
+    return state
+
+
 class SubpixelConv(nn.Conv2d):
     """3x3 conv to 4x channels, then PixelShuffle(2) (Shi et al. 2016), ICNR-initialised."""
 

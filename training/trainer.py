@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from models.checkpoint import atomic_write_bytes, load_generator, naming, remove_temps, save_model
 from models.config import HINT_CHANNELS
-from models.networks import Discriminator, Generator, deconv_to_resize
+from models.networks import Discriminator, Generator, resize_state_dict
 from models.translator import to_image
 
 from .checkpoint import remove_interrupted, resume_checkpoint, save_checkpoint
@@ -199,16 +199,12 @@ class Trainer:
                 f"--init-from {self.cfg.init_from}: its generator ({config.generator}) differs from this run's "
                 f"({self.cfg.model.generator}); pass the same --preset/--ngf/--arch"
             )
-        state = source.state_dict()
+        state = resize_state_dict(source) if project else source.state_dict()
         if hints and not config.generator.hints:
             # A lines-only model learns hints: zero weights on the new hint channels start it at
             # exactly its old output, and their gradients are not zero, so it learns to use them.
             w = state["enc1.conv.weight"]
             state["enc1.conv.weight"] = torch.cat([w, w.new_zeros(w.shape[0], HINT_CHANNELS, *w.shape[2:])], dim=1)
-        if project:
-            for name, module in source.named_modules():
-                if isinstance(module, torch.nn.ConvTranspose2d):
-                    state[f"{name}.weight"] = deconv_to_resize(module.weight)
         self.G.load_state_dict(state)
         self.cfg.init_history = dict(config.training)
 
