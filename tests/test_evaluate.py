@@ -1,4 +1,5 @@
 """Evaluation metrics, model cards and the translator's input handling."""
+import dataclasses
 import json
 
 import numpy as np
@@ -87,10 +88,13 @@ def test_model_card(model_and_data, tmp_path):
     assert "samples.jpg" in card and "| metric | l1 | l1+cgan |" in card and "Blurry at the edges." in card
     assert "Started from `assets/models/edges2shoes`" in card and "1.00 h on cpu" in card
     assert "hints" not in card  # a lines-only model has no hinted rows nor hint columns
+    assert "upsampling by 4x4 stride-2 transposed conv (the paper)" in card
     config.metrics.update(hinted_L1=0.2, hinted_PSNR=18.5, hinted_color_intersection=0.87)
+    config.generator = dataclasses.replace(config.generator, hints=True, upsample="resize")
     card = write_card(RECIPES["edges2shoes"], tmp_path, config).read_text()
     assert "| PSNR with those hints, dB" in card and "| 18.50 |" in card
     assert "input | output | hints | output with hints | ground truth" in card
+    assert "upsampling by resize-conv (nearest x2, 3x3 conv); takes colour hints" in card
 
 
 @pytest.mark.parametrize("mode", ["RGBA", "P", "L", "I;16", "1", "CMYK"])

@@ -38,7 +38,8 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
                         "(edges/sketch inputs)")
     p.add_argument("--upsample", choices=("deconv", "resize", "subpixel"),
                    help="decoder upsampling: deconv (default, the paper), resize (nearest x2 + 3x3 conv) or subpixel "
-                        "(PixelShuffle, ICNR init); the last two leave no checkerboard")
+                        "(PixelShuffle, ICNR init); the last two leave no checkerboard. With --init-from a deconv model, "
+                        "resize starts from its deconvs projected to resize-convs")
     p.add_argument("--diffaugment", type=policy_arg, default="", metavar="POLICY",
                    help="DiffAugment D's inputs for small sets: any of color,translation,cutout (comma-separated); "
                         "geometry is shared by condition and image, colour changes the image only. Default: off")

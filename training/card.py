@@ -34,6 +34,10 @@ METRIC_ROWS = [
 ]
 
 
+UPSAMPLING = {"deconv": "4x4 stride-2 transposed conv (the paper)", "resize": "resize-conv (nearest x2, 3x3 conv)",
+              "subpixel": "sub-pixel conv (3x3 conv, PixelShuffle, ICNR init)"}
+
+
 def sample_sheet(eval_dir: Path, out: Path, rows: int = 6) -> bool:
     """Stack the first val triplets (input | output | ground truth) into one JPEG."""
     images = sorted((eval_dir / "images").glob("*.png"))[:rows]
@@ -64,7 +68,8 @@ def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path | None = 
         f"- Command: `python -m training ship {recipe.name}`",
         f"- Underlying run: `{t.get('command') or 'n/a'}`",
         f"- Generator: {g.arch} U-Net, ngf {g.ngf}, {g.norm} norm, dropout {g.dropout} "
-        f"({g.num_downs} downsamplings)",
+        f"({g.num_downs} downsamplings), upsampling by {UPSAMPLING[g.upsample]}"
+        + ("; takes colour hints (3 colour + 1 mask channels beside the input)" if g.hints else ""),
         f"- Discriminator: {t.get('discriminator', '?')}; objective {t.get('objective', '?')}, lambda {t.get('lambda_l1', '?')}",
         f"- Device: {t.get('device', '?')}; batch size {t.get('batch_size', '?')}",
         f"- Trained: {t.get('steps', '?')} steps = {t.get('epochs', '?')} epochs, "
