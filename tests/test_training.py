@@ -247,6 +247,10 @@ def test_a_kept_checkpoint_can_be_evaluated(dataset, tmp_path, capsys):
     assert json.loads((model / "eval_val" / "metrics.json").read_text())["summary"]["pairs"] == 2
     final, early = models.load(tmp_path / "steps" / "model"), models.load(model)
     assert early.config.training["steps"] == 2 and early.config.generator == final.config.generator
+    # The run's whole record at that step, so a kept checkpoint can be shipped with an honest card.
+    assert early.config.training["pairs"] == final.config.training["pairs"]
+    assert early.config.training["epochs"] == round(2 / final.config.training["pairs"], 2)  # batch size 1
+    assert 0 < early.config.training["wall_seconds"] <= final.config.training["wall_seconds"]
     assert any(not torch.equal(a, b) for a, b in zip(early.generator.state_dict().values(),
                                                       final.generator.state_dict().values()))
     with pytest.raises(SystemExit, match="^2$"):

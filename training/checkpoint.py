@@ -18,8 +18,9 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
-from models.checkpoint import (MissingWeightsError, atomic_save_tensors, atomic_write_bytes, remove_temps,
+from models.checkpoint import (CONFIG, MissingWeightsError, atomic_save_tensors, atomic_write_bytes, remove_temps,
                                save_model)
+from models.config import ModelConfig
 from models.networks import Generator
 
 from .config import read_run_config
@@ -204,7 +205,8 @@ def load_checkpoint(
 
 
 def checkpoint_model(run_dir: Path, step: int, out: Path) -> Path:
-    """A kept checkpoint's generator as a model folder, so `evaluate` can compare steps of a run.
+    """A kept checkpoint's generator as a model folder, so `evaluate` can compare steps of a run (and
+    the best one can be shipped with its training record).
 
     GAN scores move from one checkpoint to the next, so a continuation is judged on more than
     its last step.
@@ -217,4 +219,12 @@ def checkpoint_model(run_dir: Path, step: int, out: Path) -> Path:
     generator = Generator(cfg.model.generator)
     generator.load_state_dict(_read_tensors(ckpt / "generator.safetensors"))
     cfg.model.training = {"steps": step, "command": cfg.command}
+    exported = run_dir / "model" / CONFIG
+    if exported.is_file():  # the run's whole record (data, pairs, device, source model) told at this step
+        record = ModelConfig.from_file(exported).training
+        if record.get("pairs") and record.get("batch_size"):
+            state = json.loads((ckpt / "state.json").read_text())
+            record.update(steps=step, epochs=round(step / (record["pairs"] // record["batch_size"]), 2),
+                          wall_seconds=round(state.get("wall_seconds", 0.0), 1))
+            cfg.model.training = record
     return save_model(out, generator, cfg.model)
