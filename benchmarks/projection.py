@@ -1,6 +1,6 @@
 """What `--init-from DECONV_MODEL --upsample resize` starts from, before any training.
 
-    python benchmarks/projection.py --model assets/models/edges2shoes --data data/edges2shoes [--limit 50]
+    python benchmarks/projection.py --model assets/models/edges2handbags --data data/edges2handbags [--limit 50]
 
 Writes the projected model (every 4x4 deconv replaced by its least-squares 3x3 resize-conv,
 models.networks.deconv_to_resize) to OUT/projected, scores it and the source model on the same val

@@ -193,8 +193,8 @@ class Trainer:
         source, config = load_generator(self.cfg.init_from)
         hints, upsample = self.cfg.model.generator.hints, self.cfg.model.generator.upsample
         project = (config.generator.upsample, upsample) == PROJECTABLE
-        if (dataclasses.replace(config.generator, hints=hints, upsample=upsample) != self.cfg.model.generator
-                or config.generator.hints > hints or not (project or config.generator.upsample == upsample)):
+        same_net = dataclasses.replace(config.generator, hints=hints, upsample=upsample) == self.cfg.model.generator
+        if not same_net or config.generator.hints > hints or (config.generator.upsample != upsample and not project):
             raise ValueError(
                 f"--init-from {self.cfg.init_from}: its generator ({config.generator}) differs from this run's "
                 f"({self.cfg.model.generator}); pass the same --preset/--ngf/--arch"
