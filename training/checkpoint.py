@@ -225,6 +225,6 @@ def checkpoint_model(run_dir: Path, step: int, out: Path) -> Path:
         if record.get("pairs") and record.get("batch_size"):
             state = json.loads((ckpt / "state.json").read_text())
             record.update(steps=step, epochs=round(step / (record["pairs"] // record["batch_size"]), 2),
-                          wall_seconds=round(state.get("wall_seconds", 0.0), 1))
+                          wall_seconds=round(state.get("wall_seconds", 0.0), 3))
             cfg.model.training = record
     return save_model(out, generator, cfg.model)

@@ -277,7 +277,7 @@ class Trainer:
             "epochs": round(self.step / self.steps_per_epoch, 2),
             "device": f"{self.device.type}" + (f" ({torch.cuda.get_device_name(self.device)})" if self.device.type == "cuda" else "")
             + (f" x{self.world}" if self.world > 1 else ""),
-            "wall_seconds": round(self.wall, 1),
+            "wall_seconds": round(self.wall, 3),  # ms: a tiny run can take under 0.1 s
             "command": cfg.command,
         }
         if cfg.init_from:
