@@ -118,7 +118,7 @@ def ship(name: str, shared: str = "../shared/datasets", data_root: str = "data",
         cfg = make_config(name, str(data), preset=preset, input_kind=recipe.input_kind, device=device,
                           epochs=epochs or recipe.epochs,
                           decay_epochs=recipe.decay_epochs if decay_epochs is None else decay_epochs,
-                          batch_size=batch_size, save_every=250, sample_every=250, log_every=25, keep_every=2500, command=command,
+                          batch_size=batch_size, save_every=250, sample_every=250, log_every=25, keep_every=1000, command=command,
                           init_from=init_from, **(options or {}))
         run_training(cfg, run_dir, (run_dir / "train_config.json").is_file(), epochs=epochs,
                      decay_epochs=decay_epochs)
