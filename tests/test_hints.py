@@ -98,9 +98,10 @@ def test_recolour_turns_hinted_photos_and_their_hints_alike():
     colour = torch.tensor([0.3, -0.1, -0.3])  # a brown: no turn of it leaves [-1, 1]
     photos = flat(colour.tolist()).expand(200, 3, 64, 64).clone()
     hints = sample_hints(photos, 4, torch.Generator().manual_seed(0))
-    out, out_hints = recolour(photos, hints, 0.5, torch.Generator().manual_seed(1))
+    out, out_hints, flagged = recolour(photos, hints, 0.5, torch.Generator().manual_seed(1))
     hinted = hints[:, 3].flatten(1).amax(1) > 0
     turned = (out - photos).flatten(1).abs().amax(1) > 1e-4
+    assert torch.equal(flagged, turned)  # the trainer keeps exactly these from D
     assert not turned[~hinted].any()  # pairs without hints keep the photo's real colour
     assert 0.3 < turned[hinted].float().mean() < 0.7
     luma = torch.tensor([0.299, 0.587, 0.114])
@@ -118,6 +119,21 @@ def test_recolour_turns_hinted_photos_and_their_hints_alike():
     assert torch.allclose(hue_rotation(2 * np.pi), torch.eye(3), atol=1e-5)
     half = hue_rotation(np.pi) @ torch.tensor([0.8, -0.6, -0.6])
     assert half[0] < 0 and half[1] > -0.6 and half[2] > -0.6
+
+
+def test_hue_turned_pairs_train_g_by_l1_and_never_reach_d(dataset, tmp_path):
+    t = Trainer(tiny("r", dataset, hints=4, hint_recolour=1.0, max_steps=10), tmp_path, progress=False)
+    seen = {True: 0, False: 0}
+    for step in range(10):
+        before = [p.detach().clone() for p in t.D.parameters()]
+        g_before = [p.detach().clone() for p in t.G.parameters()]
+        terms = t.train_step(step)
+        d_moved = any(not torch.equal(a, b) for a, b in zip(before, t.D.parameters()))
+        assert any(not torch.equal(a, b) for a, b in zip(g_before, t.G.parameters()))  # G always learns (L1)
+        # Batch 1: a turned pair (every hinted one, at probability 1) is the whole batch, so D rests.
+        assert d_moved == ("D_real" in terms) == ("G_gan" in terms)
+        seen[d_moved] += 1
+    assert seen[True] and seen[False]  # half the pairs get no hints, and only those are never turned
 
 
 def test_sampler_is_deterministic_for_a_seed():

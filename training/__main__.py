@@ -32,7 +32,7 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
                    help="longest training hint stroke, px at crop size (default 8; 0: dots only)")
     p.add_argument("--hint-recolour", type=fraction, default=0.0, metavar="P",
                    help="hue-turn a hinted training photo and its hints with probability P, so the model follows "
-                        "any hint colour, not only the usual ones (default 0)")
+                        "any hint colour, not only the usual ones; turned pairs train G by L1 only (default 0)")
     p.add_argument("--stroke-aug", action="store_true",
                    help="redraw the input lines 1-6 px thick with wobble and gaps, so drawn strokes work "
                         "(edges/sketch inputs)")

@@ -35,7 +35,8 @@ class DataConfig:
     # redrawn 1-6 px thick with wobble and gaps, so drawn strokes are in distribution.
     # `hint_radius` / `hint_length`: the largest training hint (px at crop size); evaluation always
     # uses the defaults, so hinted scores compare across runs. `hint_recolour`: the probability that
-    # a hinted pair's photo and hints are hue-turned, so hint colours are followed (training/hints.py).
+    # a hinted pair's photo and hints are hue-turned, so hint colours are followed; turned pairs are
+    # L1 targets only, D never sees them (training/hints.py).
     hints: int = 0
     hint_radius: Annotated[int, Range(1, 64)] = 3
     hint_length: Annotated[int, Range(0, 256)] = 8

@@ -67,23 +67,27 @@ def hue_rotation(angle: float) -> torch.Tensor:
 
 
 def recolour(photos: torch.Tensor, hints: torch.Tensor, probability: float,
-             generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+             generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Turn the hue of hinted training pairs (photo and hints alike) by a random angle, each with `probability`.
 
     From lines alone a shoe's colour is ambiguous, so a model can lower its loss by ignoring hints
     and painting the usual brown. A turned photo's colour is only in its hints: hints become the way
     to a low loss, and red, blue or green hints mean something. Pairs without hints keep their
     real colours, so the model's own palette from lines alone stays the photos'.
+    Returns the photos, the hints and which pairs were turned: those are L1 targets only, never
+    shown to D as real (a D that takes blue shoes for real lets the lines-only palette drift).
     """
     photos, hints = photos.clone(), hints.clone()
+    turned = torch.zeros(len(photos), dtype=torch.bool)
     for i in range(len(photos)):
         if torch.rand((), generator=generator).item() >= probability or not hints[i, 3].any():
             continue
+        turned[i] = True
         m = hue_rotation(torch.rand((), generator=generator).item() * 2 * math.pi).to(photos.dtype)
         photos[i] = torch.einsum("ij,jhw->ihw", m, photos[i]).clamp(-1, 1)
         mask = hints[i, 3:] > 0
         hints[i, :3] = torch.einsum("ij,jhw->ihw", m, hints[i, :3]).clamp(-1, 1) * mask
-    return photos, hints
+    return photos, hints, turned
 
 
 def sample_hints(photos: torch.Tensor, max_hints: int, generator: torch.Generator | None = None,

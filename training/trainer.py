@@ -63,6 +63,9 @@ class Trainer:
                 self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
                 torch.cuda.set_device(self.device)
         self.is_main = self.rank == 0
+        if self.world > 1 and cfg.data.hint_recolour:
+            # A rank whose pairs were all hue-turned skips D, and DDP would wait for it forever.
+            raise ValueError("--hint-recolour trains D on some steps only: run it in one process, not with torchrun")
         torch.manual_seed(cfg.seed + self.rank)
 
         nearest = cfg.model.input_kind == "labels"
@@ -136,13 +139,15 @@ class Trainer:
         cfg = self.cfg
         generator = step_generator(cfg.seed + 7 * self.rank, step)
         a, b = self.data.batch(self._indices(step), generator)
+        adversarial = None  # the pairs D sees; None: all of them
         if cfg.model.generator.hints:
             # Drawn after crop and flip, from the same per-step generator: aligned with the target,
             # and an exact resume sees the same hints. D is conditioned on them too (via `a`).
             hints = sample_hints(b, cfg.data.hints, generator, max_radius=cfg.data.hint_radius,
                                  max_length=cfg.data.hint_length)
             if cfg.data.hint_recolour:
-                b, hints = recolour(b, hints, cfg.data.hint_recolour, generator)
+                b, hints, turned = recolour(b, hints, cfg.data.hint_recolour, generator)
+                adversarial = (~turned).nonzero().flatten().to(self.device) if turned.any() else None
             a = torch.cat([a, hints], dim=1)
         a = a.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
         b = b.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
@@ -154,17 +159,23 @@ class Trainer:
             fake = self.G_train(a)
         terms: dict[str, float] = {}
         fake_logits = fm = None
-        if self.D is not None:
+        # Hue-turned pairs are L1 targets only: D trains on, and G is judged by D on, the rest.
+        d_condition, d_real, d_fake = condition, b, fake
+        if adversarial is not None:
+            pick = (lambda t: t.index_select(0, adversarial)) if len(adversarial) else None
+            d_condition = pick(condition) if pick and condition is not None else None
+            d_real, d_fake = (pick(b), pick(fake)) if pick else (None, None)
+        if self.D is not None and d_real is not None:
             # DiffAugment: a fresh draw for each D call, the same one for its condition and image.
             augment_stream = augment_generator(cfg.seed + 7 * self.rank, step)
 
             def augment() -> Augment:
-                return Augment.sample(self.augment_policy, b.shape, augment_stream)
+                return Augment.sample(self.augment_policy, d_real.shape, augment_stream)
 
             self.D.requires_grad_(True)
             with self.autocast:
-                real_logits = self.D_train(*augment()(condition, b))
-                detached_logits = self.D_train(*augment()(condition, fake.detach()))
+                real_logits = self.D_train(*augment()(d_condition, d_real))
+                detached_logits = self.D_train(*augment()(d_condition, d_fake.detach()))
             loss_d, d_terms = discriminator_loss(real_logits, detached_logits)
             self.optimizers["D"].zero_grad(set_to_none=True)
             loss_d.backward()
@@ -174,11 +185,11 @@ class Trainer:
             self.D.requires_grad_(False)
             g_augment = augment()  # feature matching compares fake and real under the same draw
             with self.autocast:
-                fake_feats = self.D.features(*g_augment(condition, fake))
+                fake_feats = self.D.features(*g_augment(d_condition, d_fake))
                 fake_logits = fake_feats[-1]
                 if cfg.feature_matching:
                     with torch.no_grad():
-                        real_feats = self.D.features(*g_augment(condition, b))
+                        real_feats = self.D.features(*g_augment(d_condition, d_real))
                     fm = feature_matching_loss(fake_feats[:-1], real_feats[:-1])
         loss_g, g_terms = generator_loss(fake_logits, fake, b, cfg.lambda_l1, cfg.uses_l1, fm, cfg.feature_matching)
         self.optimizers["G"].zero_grad(set_to_none=True)
