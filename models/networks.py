@@ -54,14 +54,21 @@ def deconv_to_resize(weight: torch.Tensor) -> torch.Tensor:
     return kernel.permute(1, 0, 2).reshape(cout, cin, 3, 3).to(weight.dtype).contiguous()
 
 
+@functools.cache
+def _deconv_design() -> torch.Tensor:
+    """`_resize_design`'s rows put in deconv tap order: the 16x9 map from a resize-conv's 3x3
+    kernel to the 4x4 deconv kernel that equals it."""
+    design, taps = _resize_design()
+    to_deconv = torch.zeros_like(design)
+    to_deconv[taps] = design
+    return to_deconv
+
+
 def resize_to_deconv(kernel: torch.Tensor) -> torch.Tensor:
     """The 4x4 stride-2 deconv weight (cin, cout, 4, 4) that computes exactly what the resize-conv
     `kernel` (cout, cin, 3, 3) does: each deconv tap is a sum of resize-conv taps. Differentiable."""
-    design, taps = _resize_design()
-    to_deconv = torch.zeros_like(design)
-    to_deconv[taps] = design  # rows in deconv tap order
     cout, cin = kernel.shape[:2]
-    flat = kernel.permute(1, 0, 2, 3).reshape(cin, cout, 9) @ to_deconv.T.to(kernel)
+    flat = kernel.permute(1, 0, 2, 3).reshape(cin, cout, 9) @ _deconv_design().T.to(kernel)
     return flat.reshape(cin, cout, 4, 4)
 
 

@@ -139,7 +139,7 @@ class Trainer:
         cfg = self.cfg
         generator = step_generator(cfg.seed + 7 * self.rank, step)
         a, b = self.data.batch(self._indices(step), generator)
-        adversarial = None  # the pairs D sees; None: all of them
+        keep = None  # the pairs D sees; None: all of them
         if cfg.model.generator.hints:
             # Drawn after crop and flip, from the same per-step generator: aligned with the target,
             # and an exact resume sees the same hints. D is conditioned on them too (via `a`).
@@ -147,7 +147,7 @@ class Trainer:
                                  max_length=cfg.data.hint_length)
             if cfg.data.hint_recolour:
                 b, hints, turned = recolour(b, hints, cfg.data.hint_recolour, generator)
-                adversarial = (~turned).nonzero().flatten().to(self.device) if turned.any() else None
+                keep = (~turned).to(self.device)
             a = torch.cat([a, hints], dim=1)
         a = a.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
         b = b.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
@@ -161,11 +161,9 @@ class Trainer:
         fake_logits = fm = None
         # Hue-turned pairs are L1 targets only: D trains on, and G is judged by D on, the rest.
         d_condition, d_real, d_fake = condition, b, fake
-        if adversarial is not None:
-            pick = (lambda t: t.index_select(0, adversarial)) if len(adversarial) else None
-            d_condition = pick(condition) if pick and condition is not None else None
-            d_real, d_fake = (pick(b), pick(fake)) if pick else (None, None)
-        if self.D is not None and d_real is not None:
+        if keep is not None and not keep.all():
+            d_condition, d_real, d_fake = (None if t is None else t[keep] for t in (condition, b, fake))
+        if self.D is not None and len(d_real):
             # DiffAugment: a fresh draw for each D call, the same one for its condition and image.
             augment_stream = augment_generator(cfg.seed + 7 * self.rank, step)
 
