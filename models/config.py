@@ -80,6 +80,10 @@ class GeneratorConfig:
     # Colour hints (issue 11): the input also carries sparse hint colours (3 ch, [-1, 1], 0 where
     # none) and their mask (1 ch). `in_channels` stays the condition image's own channels.
     hints: bool = False
+    # The hint layer also goes, pooled to each level's size, into every encoder conv (zero-initialised
+    # when fine-tuning): at the input alone a U-Net learns to stamp a hint's colour around it, while
+    # the deep levels that paint the whole object see it only through seven convs.
+    hints_every_scale: bool = False
 
     @property
     def condition_channels(self) -> int:

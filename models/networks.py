@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import DiscriminatorConfig, GeneratorConfig, Norm
+from .config import HINT_CHANNELS, DiscriminatorConfig, GeneratorConfig, Norm
 
 
 def make_norm(kind: Norm, channels: int) -> nn.Module:
@@ -151,9 +151,11 @@ class Down(nn.Module):
         self.conv = nn.Conv2d(cin, cout, 4, stride=2, padding=1, bias=norm != "batch")
         self.norm = make_norm(norm, cout) if norm else nn.Identity()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
         if self.activation:
             x = F.leaky_relu(x, 0.2)
+        if hints is not None:  # after the activation: hint colours keep their sign
+            x = torch.cat([x, hints], dim=1)
         return self.norm(self.conv(x))
 
 
@@ -173,6 +175,17 @@ class Up(nn.Module):
         return F.dropout(x, self.dropout, training=True) if self.dropout else x
 
 
+def pooled_hints(hints: torch.Tensor, levels: int) -> list[torch.Tensor]:
+    """The hint layer (colour, mask) at full size and halved `levels - 1` times: each cell's colour is
+    the mean of the hinted pixels in it, its mask 1 where any pixel is hinted."""
+    colour, mask = hints[:, :HINT_CHANNELS - 1], hints[:, HINT_CHANNELS - 1:]
+    weighted, out = colour * mask, [hints]
+    for _ in range(levels - 1):
+        weighted, mask = F.avg_pool2d(weighted, 2), F.avg_pool2d(mask, 2)
+        out.append(torch.cat([weighted / mask.clamp_min(1e-6), (mask > 0).to(mask.dtype)], dim=1))
+    return out
+
+
 class Generator(nn.Module):
     """U-Net generator, or the encoder-decoder ablation when ``arch == "encoder_decoder"``.
 
@@ -187,13 +200,14 @@ class Generator(nn.Module):
             raise ValueError("num_downs must be at least 5 (C64-C128-C256-C512 + bottleneck)")
         self.cfg = cfg
         self.skips = cfg.arch == "unet"
+        self.hint_scales = cfg.hints and cfg.hints_every_scale
         if cfg.arch not in ("unet", "encoder_decoder"):
             raise ValueError(f"unknown generator arch {cfg.arch!r}")
         n, g = cfg.num_downs, cfg.ngf
         enc_widths = [g * min(2**i, 8) for i in range(n)]  # 64,128,256,512,512,...
         self.enc_widths = enc_widths
         for i in range(n):
-            cin = cfg.condition_channels if i == 0 else enc_widths[i - 1]
+            cin = cfg.condition_channels if i == 0 else enc_widths[i - 1] + HINT_CHANNELS * self.hint_scales
             first, last = i == 0, i == n - 1
             norm = None if (first or last) else cfg.norm
             setattr(self, f"enc{i + 1}", Down(cin, enc_widths[i], norm, activation=not first))
@@ -214,9 +228,9 @@ class Generator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = self.cfg.num_downs
-        feats = []
+        feats, levels = [], pooled_hints(x[:, self.cfg.in_channels:], n) if self.hint_scales else [None] * n
         for i in range(1, n + 1):
-            x = getattr(self, f"enc{i}")(x)
+            x = getattr(self, f"enc{i}")(x, levels[i - 1] if i > 1 else None)
             feats.append(x)
         for k in range(1, n):
             x = getattr(self, f"dec{k}")(x)

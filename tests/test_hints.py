@@ -221,6 +221,47 @@ def test_a_lines_only_model_learns_hints_from_its_own_output(dataset, tmp_path):
         make_config("x", str(dataset), init_from=str(tmp_path / "run" / "model"), load_size=72, crop_size=64)
 
 
+def test_pooled_hints_keep_each_cells_hint_colour_and_mark_where_hints_are():
+    from models.networks import pooled_hints
+
+    hints = torch.zeros(1, 4, 8, 8)
+    hints[0, :3, 1, 1], hints[0, 3, 1, 1] = torch.tensor([0.8, -0.6, 0.2]), 1.0  # one hinted pixel
+    levels = pooled_hints(hints, 4)
+    assert [tuple(t.shape[2:]) for t in levels] == [(8, 8), (4, 4), (2, 2), (1, 1)]
+    for t in levels[1:]:  # the colour is the hint's own, not diluted by the unhinted pixels around it
+        assert torch.allclose(t[0, :3, 0, 0], torch.tensor([0.8, -0.6, 0.2])) and t[0, 3, 0, 0] == 1
+        assert t[0, :, 1:].abs().sum() == 0 and t[0, :, :, 1:].abs().sum() == 0
+
+
+def test_hints_every_scale_reach_every_encoder_level_and_train(dataset, tmp_path):
+    t = Trainer(tiny("e", dataset, hints=10, hints_every_scale=True, log_every=1, max_steps=2), tmp_path,
+                progress=False)
+    widths = t.G.enc_widths
+    assert t.G.enc1.conv.weight.shape[1] == 3 + 4
+    assert [t.G.get_submodule(f"enc{i}").conv.weight.shape[1] for i in range(2, 7)] == [w + 4 for w in widths[:-1]]
+    assert all(np.isfinite(v) for v in t.fit().values())
+    translator = models.load(tmp_path / "model")  # the option is in the saved config
+    assert translator.config.generator.hints_every_scale
+    with pytest.raises(ValueError, match="--hints N"):
+        tiny("x", dataset, hints_every_scale=True)
+
+
+def test_a_hint_model_learns_hints_at_every_scale_from_its_own_output(dataset, tmp_path):
+    src = Trainer(tiny("h", dataset, hints=5, max_steps=1, log_every=1), tmp_path / "src", progress=False)
+    src.fit()
+    t = Trainer(tiny("e", dataset, hints=5, hints_every_scale=True, init_from=str(tmp_path / "src" / "model"),
+                     max_steps=1), tmp_path / "run", progress=False)
+    t.init_generator()
+    edges, layer = Image.new("RGB", (64, 64), "white"), Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    layer.paste((20, 200, 40, 255), (10, 10, 30, 30))
+    old = models.load(tmp_path / "src" / "model")(edges, hints=layer, seed=3, size=64)
+    new = models.Translator(t.G, t.cfg.model)(edges, hints=layer, seed=3, size=64)
+    assert np.array_equal(np.asarray(old), np.asarray(new))  # zero weights on the new inputs: the same model
+    t.export()
+    with pytest.raises(ValueError, match="every encoder level"):  # and it does not silently lose them
+        make_config("x", str(dataset), init_from=str(tmp_path / "run" / "model"), hints=5, load_size=72, crop_size=64)
+
+
 def test_hint_layer_is_placed_like_the_padded_image():
     # A 200x100 image pads to 200x200 (50 px above and below): at 64 px its content is rows 16..47.
     layer = Image.new("RGBA", (400, 200), (0, 0, 0, 0))  # twice the image's size: stretched to it

@@ -33,6 +33,9 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hint-recolour", type=fraction, default=0.0, metavar="P",
                    help="hue-turn a hinted training photo and its hints with probability P, so the model follows "
                         "any hint colour, not only the usual ones; turned pairs train G by L1 only (default 0)")
+    p.add_argument("--hints-every-scale", action="store_true",
+                   help="feed the hint layer, pooled, to every encoder level too, not only to the first conv, so "
+                        "a few hints can colour the whole object (needs --hints)")
     p.add_argument("--stroke-aug", action="store_true",
                    help="redraw the input lines 1-6 px thick with wobble and gaps, so drawn strokes work "
                         "(edges/sketch inputs)")
@@ -49,7 +52,7 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
 
 def recipe_options(args: argparse.Namespace) -> dict:
     return dict(hints=args.hints, hint_radius=args.hint_radius, hint_length=args.hint_length,
-                hint_recolour=args.hint_recolour, stroke_aug=args.stroke_aug, upsample=args.upsample, diffaugment=args.diffaugment,
+                hint_recolour=args.hint_recolour, hints_every_scale=args.hints_every_scale, stroke_aug=args.stroke_aug, upsample=args.upsample, diffaugment=args.diffaugment,
                 feature_matching=args.feature_matching)
 
 

@@ -123,6 +123,7 @@ def make_config(
     init_from: str = "",
     upsample: str | None = None,
     hints: int = 0,
+    hints_every_scale: bool = False,
     stroke_aug: bool = False,
     **overrides: Any,
 ) -> TrainConfig:
@@ -146,7 +147,11 @@ def make_config(
         raise ConfigError(f"--hints {hints}: the most hints per pair must be 0 (no hint channels) or more")
     if init_from and gen.hints and not hints:
         raise ConfigError(f"--init-from {init_from} takes colour hints: pass --hints N (N > 0)")
-    gen.hints = hints > 0
+    if init_from and gen.hints_every_scale and not hints_every_scale:
+        raise ConfigError(f"--init-from {init_from} takes hints at every encoder level: pass --hints-every-scale")
+    if hints_every_scale and not hints:
+        raise ConfigError("--hints-every-scale: pass --hints N (N > 0) too")
+    gen.hints, gen.hints_every_scale = hints > 0, hints_every_scale
     if stroke_aug and input_kind not in ("edges", "sketch"):
         raise ConfigError(f"--stroke-aug redraws lines: it needs --input-kind edges or sketch, not {input_kind}")
     if objective not in OBJECTIVES:

@@ -202,18 +202,22 @@ class Trainer:
         source, config = load_generator(self.cfg.init_from)
         hints, upsample = self.cfg.model.generator.hints, self.cfg.model.generator.upsample
         project = (config.generator.upsample, upsample) == PROJECTABLE
-        same_net = dataclasses.replace(config.generator, hints=hints, upsample=upsample) == self.cfg.model.generator
-        if not same_net or config.generator.hints > hints or (config.generator.upsample != upsample and not project):
+        every = self.cfg.model.generator.hints_every_scale
+        same_net = dataclasses.replace(config.generator, hints=hints, upsample=upsample,
+                                       hints_every_scale=every) == self.cfg.model.generator
+        if (not same_net or config.generator.hints > hints or config.generator.hints_every_scale > every
+                or (config.generator.upsample != upsample and not project)):
             raise ValueError(
                 f"--init-from {self.cfg.init_from}: its generator ({config.generator}) differs from this run's "
                 f"({self.cfg.model.generator}); pass the same --preset/--ngf/--arch"
             )
         state = resize_state_dict(source) if project else source.state_dict()
-        if hints and not config.generator.hints:
-            # A lines-only model learns hints: zero weights on the new hint channels start it at
-            # exactly its old output, and their gradients are not zero, so it learns to use them.
-            w = state["enc1.conv.weight"]
-            state["enc1.conv.weight"] = torch.cat([w, w.new_zeros(w.shape[0], HINT_CHANNELS, *w.shape[2:])], dim=1)
+        # A model learns hints it did not take (at the input, or at every encoder level): zero weights on
+        # the new hint channels start it at exactly its old output, and their gradients are not zero.
+        for key, target in self.G.state_dict().items():
+            w = state[key]
+            if key.startswith("enc") and w.ndim == 4 and w.shape[1] < target.shape[1]:
+                state[key] = torch.cat([w, w.new_zeros(w.shape[0], target.shape[1] - w.shape[1], *w.shape[2:])], dim=1)
         self.G.load_state_dict(state)
         self.cfg.init_history = dict(config.training)
 
