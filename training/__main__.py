@@ -52,7 +52,8 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
 
 def recipe_options(args: argparse.Namespace) -> dict:
     return dict(hints=args.hints, hint_radius=args.hint_radius, hint_length=args.hint_length,
-                hint_recolour=args.hint_recolour, hints_every_scale=args.hints_every_scale, stroke_aug=args.stroke_aug, upsample=args.upsample, diffaugment=args.diffaugment,
+                hint_recolour=args.hint_recolour, hints_every_scale=args.hints_every_scale,
+                stroke_aug=args.stroke_aug, upsample=args.upsample, diffaugment=args.diffaugment,
                 feature_matching=args.feature_matching)
 
 
