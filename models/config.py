@@ -84,6 +84,9 @@ class GeneratorConfig:
     # when fine-tuning): at the input alone a U-Net learns to stamp a hint's colour around it, while
     # the deep levels that paint the whole object see it only through seven convs.
     hints_every_scale: bool = False
+    # G also sees the hints spread over the drawing (models.hints.fill_hints: geodesic nearest hint's
+    # colour + its reach, 4 more channels into the first conv only; D's condition stays lines + hints).
+    hint_fill: bool = False
 
     @property
     def condition_channels(self) -> int:

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import HINT_CHANNELS, DiscriminatorConfig, GeneratorConfig, Norm
+from .hints import fill_hints
 
 
 def make_norm(kind: Norm, channels: int) -> nn.Module:
@@ -201,13 +202,15 @@ class Generator(nn.Module):
         self.cfg = cfg
         self.skips = cfg.arch == "unet"
         self.hint_scales = cfg.hints and cfg.hints_every_scale
+        self.hint_fill = cfg.hints and cfg.hint_fill
         if cfg.arch not in ("unet", "encoder_decoder"):
             raise ValueError(f"unknown generator arch {cfg.arch!r}")
         n, g = cfg.num_downs, cfg.ngf
         enc_widths = [g * min(2**i, 8) for i in range(n)]  # 64,128,256,512,512,...
         self.enc_widths = enc_widths
         for i in range(n):
-            cin = cfg.condition_channels if i == 0 else enc_widths[i - 1] + HINT_CHANNELS * self.hint_scales
+            cin = (cfg.condition_channels + HINT_CHANNELS * self.hint_fill if i == 0
+                   else enc_widths[i - 1] + HINT_CHANNELS * self.hint_scales)
             first, last = i == 0, i == n - 1
             norm = None if (first or last) else cfg.norm
             setattr(self, f"enc{i + 1}", Down(cin, enc_widths[i], norm, activation=not first))
@@ -227,8 +230,10 @@ class Generator(nn.Module):
         return 2**self.cfg.num_downs
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n = self.cfg.num_downs
-        feats, levels = [], pooled_hints(x[:, self.cfg.in_channels:], n) if self.hint_scales else [None] * n
+        n, c = self.cfg.num_downs, self.cfg.in_channels
+        if self.hint_fill:
+            x = torch.cat([x, fill_hints(x[:, :c], x[:, c:c + HINT_CHANNELS])], dim=1)
+        feats, levels = [], pooled_hints(x[:, c:c + HINT_CHANNELS], n) if self.hint_scales else [None] * n
         for i in range(1, n + 1):
             x = getattr(self, f"enc{i}")(x, levels[i - 1] if i > 1 else None)
             feats.append(x)

@@ -262,6 +262,58 @@ def test_a_hint_model_learns_hints_at_every_scale_from_its_own_output(dataset, t
         make_config("x", str(dataset), init_from=str(tmp_path / "run" / "model"), hints=5, load_size=72, crop_size=64)
 
 
+def test_hint_fill_keeps_each_hint_inside_the_region_drawn_around_it():
+    from models.hints import fill_hints
+
+    # A closed box drawn in black on white; one red hint inside it, one blue hint outside.
+    lines = torch.ones(1, 3, 128, 128)
+    lines[:, :, 30:33, 30:98] = lines[:, :, 95:98, 30:98] = -1
+    lines[:, :, 30:98, 30:33] = lines[:, :, 30:98, 95:98] = -1
+    hints = torch.zeros(1, 4, 128, 128)
+    hints[0, :, 60:64, 60:64] = torch.tensor([1.0, -1.0, -1.0, 1.0])[:, None, None]
+    hints[0, :, 5:9, 5:9] = torch.tensor([-1.0, -1.0, 1.0, 1.0])[:, None, None]
+    out = fill_hints(lines, hints)
+    assert out.shape == (1, 4, 128, 128)
+    red, blue = torch.tensor([1.0, -1.0, -1.0]), torch.tensor([-1.0, -1.0, 1.0])
+    assert torch.allclose(out[0, :3, 40:88, 40:88], red[:, None, None].expand(3, 48, 48), atol=1e-5)
+    assert torch.allclose(out[0, :3, 110:, 110:], blue[:, None, None].expand(3, 18, 18), atol=1e-5)
+    # Reach: 1 at a hint, falling with the path length, and much lower across a wall than beside it.
+    assert out[0, 3, 61, 61] > 0.95 and out[0, 3, 90, 90] > 0.5
+    # Without the blue hint the outside takes red from across the wall, and says it is far.
+    hints[0, :, 5:9, 5:9] = 0
+    alone = fill_hints(lines, hints)
+    assert torch.allclose(alone[0, :3, 110:, 110:], red[:, None, None].expand(3, 18, 18), atol=1e-5)
+    assert 0 < alone[0, 3, 102, 90] < 0.2 < 0.5 < alone[0, 3, 90, 90]
+    none = fill_hints(lines, torch.zeros(1, 4, 128, 128))  # no hints: nothing is filled
+    assert none.abs().sum() == 0
+
+
+def test_hint_fill_builds_trains_and_is_saved(dataset, tmp_path):
+    t = Trainer(tiny("f", dataset, hints=10, hint_fill=True, log_every=1, max_steps=2), tmp_path, progress=False)
+    assert t.G.enc1.conv.weight.shape[1] == 3 + 4 + 4  # lines, hints, filled hints
+    assert all(np.isfinite(v) for v in t.fit().values())
+    translator = models.load(tmp_path / "model")
+    assert translator.config.generator.hint_fill and translator.accepts_hints
+    with pytest.raises(ValueError, match="--hints N"):
+        tiny("x", dataset, hint_fill=True)
+
+
+def test_a_hint_model_learns_filled_hints_from_its_own_output(dataset, tmp_path):
+    src = Trainer(tiny("h", dataset, hints=5, max_steps=1, log_every=1), tmp_path / "src", progress=False)
+    src.fit()
+    t = Trainer(tiny("f", dataset, hints=5, hint_fill=True, init_from=str(tmp_path / "src" / "model"),
+                     max_steps=1), tmp_path / "run", progress=False)
+    t.init_generator()
+    edges, layer = Image.new("RGB", (64, 64), "white"), Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    layer.paste((20, 200, 40, 255), (10, 10, 30, 30))
+    old = models.load(tmp_path / "src" / "model")(edges, hints=layer, seed=3, size=64)
+    new = models.Translator(t.G, t.cfg.model)(edges, hints=layer, seed=3, size=64)
+    assert np.array_equal(np.asarray(old), np.asarray(new))  # zero weights on the fill: the same model
+    t.export()
+    with pytest.raises(ValueError, match="--hint-fill"):
+        make_config("x", str(dataset), init_from=str(tmp_path / "run" / "model"), hints=5, load_size=72, crop_size=64)
+
+
 def test_hint_layer_is_placed_like_the_padded_image():
     # A 200x100 image pads to 200x200 (50 px above and below): at 64 px its content is rows 16..47.
     layer = Image.new("RGBA", (400, 200), (0, 0, 0, 0))  # twice the image's size: stretched to it

@@ -36,6 +36,9 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hints-every-scale", action="store_true",
                    help="feed the hint layer, pooled, to every encoder level too, not only to the first conv, so "
                         "a few hints can colour the whole object (needs --hints)")
+    p.add_argument("--hint-fill", action="store_true",
+                   help="also give G the hints spread over the drawing (each pixel: the colour of the hint nearest "
+                        "without crossing a line), so a few hints colour whole regions (needs --hints)")
     p.add_argument("--stroke-aug", action="store_true",
                    help="redraw the input lines 1-6 px thick with wobble and gaps, so drawn strokes work "
                         "(edges/sketch inputs)")
@@ -53,6 +56,7 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
 def recipe_options(args: argparse.Namespace) -> dict:
     return dict(hints=args.hints, hint_radius=args.hint_radius, hint_length=args.hint_length,
                 hint_recolour=args.hint_recolour, hints_every_scale=args.hints_every_scale,
+                hint_fill=args.hint_fill,
                 stroke_aug=args.stroke_aug, upsample=args.upsample, diffaugment=args.diffaugment,
                 feature_matching=args.feature_matching)
 

@@ -124,6 +124,7 @@ def make_config(
     upsample: str | None = None,
     hints: int = 0,
     hints_every_scale: bool = False,
+    hint_fill: bool = False,
     stroke_aug: bool = False,
     **overrides: Any,
 ) -> TrainConfig:
@@ -151,7 +152,11 @@ def make_config(
         raise ConfigError(f"--init-from {init_from} takes hints at every encoder level: pass --hints-every-scale")
     if hints_every_scale and not hints:
         raise ConfigError("--hints-every-scale: pass --hints N (N > 0) too")
-    gen.hints, gen.hints_every_scale = hints > 0, hints_every_scale
+    if init_from and gen.hint_fill and not hint_fill:
+        raise ConfigError(f"--init-from {init_from} takes its hints spread over the drawing: pass --hint-fill")
+    if hint_fill and not hints:
+        raise ConfigError("--hint-fill: pass --hints N (N > 0) too")
+    gen.hints, gen.hints_every_scale, gen.hint_fill = hints > 0, hints_every_scale, hint_fill
     if stroke_aug and input_kind not in ("edges", "sketch"):
         raise ConfigError(f"--stroke-aug redraws lines: it needs --input-kind edges or sketch, not {input_kind}")
     if objective not in OBJECTIVES:

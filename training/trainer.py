@@ -202,17 +202,18 @@ class Trainer:
         source, config = load_generator(self.cfg.init_from)
         hints, upsample = self.cfg.model.generator.hints, self.cfg.model.generator.upsample
         project = (config.generator.upsample, upsample) == PROJECTABLE
-        every = self.cfg.model.generator.hints_every_scale
+        every, fill = self.cfg.model.generator.hints_every_scale, self.cfg.model.generator.hint_fill
         same_net = dataclasses.replace(config.generator, hints=hints, upsample=upsample,
-                                       hints_every_scale=every) == self.cfg.model.generator
+                                       hints_every_scale=every, hint_fill=fill) == self.cfg.model.generator
         if (not same_net or config.generator.hints > hints or config.generator.hints_every_scale > every
+                or config.generator.hint_fill > fill
                 or (config.generator.upsample != upsample and not project)):
             raise ValueError(
                 f"--init-from {self.cfg.init_from}: its generator ({config.generator}) differs from this run's "
                 f"({self.cfg.model.generator}); pass the same --preset/--ngf/--arch"
             )
         state = resize_state_dict(source) if project else source.state_dict()
-        # A model learns hints it did not take (at the input, or at every encoder level): zero weights on
+        # A model learns hints it did not take (at the input, spread, or at every encoder level): zero weights on
         # the new hint channels start it at exactly its old output, and their gradients are not zero.
         for key, target in self.G.state_dict().items():
             w = state[key]
