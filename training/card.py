@@ -69,7 +69,9 @@ def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path | None = 
         f"- Underlying run: `{t.get('command') or 'n/a'}`",
         f"- Generator: {g.arch} U-Net, ngf {g.ngf}, {g.norm} norm, dropout {g.dropout} "
         f"({g.num_downs} downsamplings), upsampling by {UPSAMPLING[g.upsample]}"
-        + ("; takes colour hints (3 colour + 1 mask channels beside the input)" if g.hints else ""),
+        + ("; takes colour hints (3 colour + 1 mask channels beside the input)" if g.hints else "")
+        + (", also spread over the drawing (--hint-fill: geodesic nearest hint's colour + reach)" if g.hints and g.hint_fill else "")
+        + (", also pooled into every encoder level" if g.hints and g.hints_every_scale else ""),
         f"- Discriminator: {t.get('discriminator', '?')}; objective {t.get('objective', '?')}, lambda {t.get('lambda_l1', '?')}",
         f"- Device: {t.get('device', '?')}; batch size {t.get('batch_size', '?')}",
         f"- Trained: {t.get('steps', '?')} steps = {t.get('epochs', '?')} epochs, "
