@@ -68,7 +68,7 @@ def fill_hints(lines: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
     lines. `reach` is exp(-path / size), 0 where no hint is: the model can tell a colour given in a
     pixel's own region from one carried over a line.
     """
-    b, _, h, w = lines.shape
+    h, w = lines.shape[2:]
     s = FILL_SIZE
     ink = (1 - lines.mean(1, keepdim=True)) / 2  # 0 on white paper, 1 on black ink
     cost = 1 + FILL_WALL * F.adaptive_max_pool2d(ink, s)  # max: a 1-px line still walls its cell

@@ -91,6 +91,10 @@ class TrainConfig(JsonConfig):
 
 # --init-from a deconv model with --upsample resize starts from its checkerboard-free projection
 # (models.networks.deconv_to_resize); no other change of upsampling keeps what the source learned.
+# How the hint layer reaches G, beyond its first conv: config field -> (flag, what it gives G). A
+# model trained with one keeps it when fine-tuned (its weights on those channels would be lost).
+HINT_OPTIONS = {"hints_every_scale": ("--hints-every-scale", "hints at every encoder level"),
+                "hint_fill": ("--hint-fill", "its hints spread over the drawing")}
 PROJECTABLE = ("deconv", "resize")
 
 
@@ -148,15 +152,13 @@ def make_config(
         raise ConfigError(f"--hints {hints}: the most hints per pair must be 0 (no hint channels) or more")
     if init_from and gen.hints and not hints:
         raise ConfigError(f"--init-from {init_from} takes colour hints: pass --hints N (N > 0)")
-    if init_from and gen.hints_every_scale and not hints_every_scale:
-        raise ConfigError(f"--init-from {init_from} takes hints at every encoder level: pass --hints-every-scale")
-    if hints_every_scale and not hints:
-        raise ConfigError("--hints-every-scale: pass --hints N (N > 0) too")
-    if init_from and gen.hint_fill and not hint_fill:
-        raise ConfigError(f"--init-from {init_from} takes its hints spread over the drawing: pass --hint-fill")
-    if hint_fill and not hints:
-        raise ConfigError("--hint-fill: pass --hints N (N > 0) too")
-    gen.hints, gen.hints_every_scale, gen.hint_fill = hints > 0, hints_every_scale, hint_fill
+    wanted = {"hints_every_scale": hints_every_scale, "hint_fill": hint_fill}
+    for option, (flag, what) in HINT_OPTIONS.items():
+        if init_from and getattr(gen, option) and not wanted[option]:
+            raise ConfigError(f"--init-from {init_from} takes {what}: pass {flag}")
+        if wanted[option] and not hints:
+            raise ConfigError(f"{flag}: pass --hints N (N > 0) too")
+    gen = dataclasses.replace(gen, hints=hints > 0, **wanted)
     if stroke_aug and input_kind not in ("edges", "sketch"):
         raise ConfigError(f"--stroke-aug redraws lines: it needs --input-kind edges or sketch, not {input_kind}")
     if objective not in OBJECTIVES:

@@ -24,7 +24,7 @@ from models.networks import Discriminator, Generator, resize_state_dict
 from models.translator import to_image
 
 from .checkpoint import remove_interrupted, resume_checkpoint, save_checkpoint
-from .config import PROJECTABLE, TrainConfig, read_run_config
+from .config import HINT_OPTIONS, PROJECTABLE, TrainConfig, read_run_config
 from .data import DataError, PairDataset, epoch_order, step_generator
 from .hints import recolour, sample_hints
 from .diffaugment import Augment, augment_generator, parse_policy
@@ -200,14 +200,13 @@ class Trainer:
         """Start G from the weights of `cfg.init_from` (a model folder with the same architecture, or its
         deconv layers projected to resize-convs)."""
         source, config = load_generator(self.cfg.init_from)
-        hints, upsample = self.cfg.model.generator.hints, self.cfg.model.generator.upsample
-        project = (config.generator.upsample, upsample) == PROJECTABLE
-        every, fill = self.cfg.model.generator.hints_every_scale, self.cfg.model.generator.hint_fill
-        same_net = dataclasses.replace(config.generator, hints=hints, upsample=upsample,
-                                       hints_every_scale=every, hint_fill=fill) == self.cfg.model.generator
-        if (not same_net or config.generator.hints > hints or config.generator.hints_every_scale > every
-                or config.generator.hint_fill > fill
-                or (config.generator.upsample != upsample and not project)):
+        net = self.cfg.model.generator
+        project = (config.generator.upsample, net.upsample) == PROJECTABLE
+        learns = ("hints", *HINT_OPTIONS)  # inputs a fine-tune may add (never drop)
+        same_net = dataclasses.replace(config.generator, upsample=net.upsample,
+                                       **{o: getattr(net, o) for o in learns}) == net
+        if (not same_net or any(getattr(config.generator, o) > getattr(net, o) for o in learns)
+                or (config.generator.upsample != net.upsample and not project)):
             raise ValueError(
                 f"--init-from {self.cfg.init_from}: its generator ({config.generator}) differs from this run's "
                 f"({self.cfg.model.generator}); pass the same --preset/--ngf/--arch"
