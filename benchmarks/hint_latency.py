@@ -58,7 +58,7 @@ def main() -> None:
     drawing = Image.open(EXAMPLES / f"{translator.config.name}.png").convert("RGB")
     hints = hint_layer(drawing.size)
     g = translator.config.generator
-    print(f"{args.model}: hint fill {'on' if g.hint_fill else 'off'}, {args.threads} thread(s), median of {args.repeats}")
+    print(f"{args.model}: hint fill {g.hint_fill_mode if g.hint_fill else 'off'}, {args.threads} thread(s), median of {args.repeats}")
     for size in (256, 512):
         plain = median_ms(lambda: translator(drawing, seed=0, size=size), args.repeats)
         hinted = median_ms(lambda: translator(drawing, hints=hints, seed=0, size=size), args.repeats)

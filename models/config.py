@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 Norm = Literal["batch", "instance"]
 HINT_CHANNELS = 4  # hint colour RGB + hint mask
+FillMode = Literal["nearest", "harmonic"]  # how --hint-fill spreads hints (models.hints.fill_hints)
+FILL_MODES = typing.get_args(FillMode)
 MAX_CONFIG_BYTES = 1024 * 1024
 
 
@@ -84,9 +86,11 @@ class GeneratorConfig:
     # when fine-tuning): at the input alone a U-Net learns to stamp a hint's colour around it, while
     # the deep levels that paint the whole object see it only through seven convs.
     hints_every_scale: bool = False
-    # G also sees the hints spread over the drawing (models.hints.fill_hints: geodesic nearest hint's
-    # colour + its reach, 4 more channels into the first conv only; D's condition stays lines + hints).
+    # G also sees the hints spread over the drawing (models.hints.fill_hints: a colour + its reach,
+    # 4 more channels into the first conv only; D's condition stays lines + hints). The colour is the
+    # geodesic nearest hint's ("nearest") or the hints interpolated smoothly between lines ("harmonic").
     hint_fill: bool = False
+    hint_fill_mode: FillMode = "nearest"
 
     @property
     def condition_channels(self) -> int:

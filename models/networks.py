@@ -232,7 +232,7 @@ class Generator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c = self.cfg.num_downs, self.cfg.in_channels
         if self.hint_fill:
-            x = torch.cat([x, fill_hints(x[:, :c], x[:, c:c + HINT_CHANNELS])], dim=1)
+            x = torch.cat([x, fill_hints(x[:, :c], x[:, c:c + HINT_CHANNELS], self.cfg.hint_fill_mode)], dim=1)
         feats, levels = [], pooled_hints(x[:, c:c + HINT_CHANNELS], n) if self.hint_scales else [None] * n
         for i in range(1, n + 1):
             x = getattr(self, f"enc{i}")(x, levels[i - 1] if i > 1 else None)

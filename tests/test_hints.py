@@ -289,6 +289,51 @@ def test_hint_fill_keeps_each_hint_inside_the_region_drawn_around_it():
     assert none.abs().sum() == 0
 
 
+def test_harmonic_fill_blends_hints_between_lines_and_keeps_them_where_drawn():
+    from models.hints import fill_hints
+
+    # An open page with a wall across it: red top-left, green top-right, blue below the wall.
+    lines = torch.ones(1, 3, 128, 128)
+    lines[:, :, 62:65, :] = -1
+    hints = torch.zeros(1, 4, 128, 128)
+    red, green, blue = torch.tensor([1.0, -1.0, -1.0]), torch.tensor([-1.0, 1.0, -1.0]), torch.tensor([-1.0, -1.0, 1.0])
+    for colour, (y, x) in ((red, (20, 8)), (green, (20, 112)), (blue, (100, 60))):
+        hints[0, :3, y:y + 8, x:x + 8] = colour[:, None, None]
+        hints[0, 3, y:y + 8, x:x + 8] = 1
+    out = fill_hints(lines, hints, "harmonic")
+    assert out.shape == (1, 4, 128, 128)
+    assert torch.allclose(out[0, :3, 22, 10], red, atol=1e-5) and torch.allclose(out[0, :3, 102, 62], blue, atol=1e-5)
+    # Across the top a gradient from red to green; the wall keeps blue out of it (and red/green out of the bottom).
+    row = out[0, :3, 24, 16:112]
+    assert (row[0].diff() <= 1e-5).all() and (row[1].diff() >= -1e-5).all()
+    assert abs(row[0, 48] - row[1, 48]) < 0.2 and row[2].max() < -0.8
+    assert out[0, 2, 110:, :].min() > 0.8
+    # Reach is the nearest fill's: the same number for the same drawing and hints.
+    assert torch.equal(out[:, 3:], fill_hints(lines, hints)[:, 3:])
+    none = fill_hints(lines, torch.zeros(1, 4, 128, 128), "harmonic")  # no hints: nothing is filled
+    assert none.abs().sum() == 0
+    with pytest.raises(ValueError, match="fill mode"):
+        fill_hints(lines, hints, "bucket")
+
+
+def test_a_nearest_fill_model_fine_tunes_to_the_harmonic_fill(dataset, tmp_path):
+    src = Trainer(tiny("n", dataset, hints=5, hint_fill=True, max_steps=1, log_every=1), tmp_path / "src", progress=False)
+    src.fit()
+    cfg = tiny("h", dataset, hints=5, hint_fill="harmonic", init_from=str(tmp_path / "src" / "model"), max_steps=1)
+    assert cfg.model.generator.hint_fill and cfg.model.generator.hint_fill_mode == "harmonic"
+    t = Trainer(cfg, tmp_path / "run", progress=False)
+    t.init_generator()
+    assert torch.equal(t.G.enc1.conv.weight, src.G.enc1.conv.weight)  # same channels, same weights: only the fill differs
+    assert all(np.isfinite(v) for v in t.fit().values())
+    assert models.load(tmp_path / "run" / "model").config.generator.hint_fill_mode == "harmonic"
+    # Fine-tuned again with --hint-fill alone, it keeps its own mode.
+    again = tiny("a", dataset, hints=5, hint_fill=True, init_from=str(tmp_path / "run" / "model"))
+    assert again.model.generator.hint_fill_mode == "harmonic"
+    assert tiny("b", dataset, hints=5, hint_fill=True).model.generator.hint_fill_mode == "nearest"
+    with pytest.raises(ValueError, match="--hint-fill bucket"):
+        tiny("x", dataset, hints=5, hint_fill="bucket")
+
+
 def test_hint_fill_builds_trains_and_is_saved(dataset, tmp_path):
     t = Trainer(tiny("f", dataset, hints=10, hint_fill=True, log_every=1, max_steps=2), tmp_path, progress=False)
     assert t.G.enc1.conv.weight.shape[1] == 3 + 4 + 4  # lines, hints, filled hints

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from hed_edges.pairs import NothingBuiltError
 from models.checkpoint import ModelError
+from models.config import FILL_MODES
 from models.cli import (Parser, device, existing_dir, fraction, model_dir, non_negative_float, non_negative_int,
                         positive_float, positive_int)
 
@@ -36,9 +37,10 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hints-every-scale", action="store_true",
                    help="feed the hint layer, pooled, to every encoder level too, not only to the first conv, so "
                         "a few hints can colour the whole object (needs --hints)")
-    p.add_argument("--hint-fill", action="store_true",
-                   help="also give G the hints spread over the drawing (each pixel: the colour of the hint nearest "
-                        "without crossing a line), so a few hints colour whole regions (needs --hints)")
+    p.add_argument("--hint-fill", nargs="?", const=True, default="", choices=FILL_MODES, metavar="MODE",
+                   help="also give G the hints spread over the drawing, so a few hints colour whole regions (needs "
+                        "--hints). MODE nearest (the default; with --init-from, the source's mode): each pixel "
+                        "takes the colour of the hint nearest without crossing a line; harmonic: the hints' colours blend smoothly between lines, like shading")
     p.add_argument("--stroke-aug", action="store_true",
                    help="redraw the input lines 1-6 px thick with wobble and gaps, so drawn strokes work "
                         "(edges/sketch inputs)")

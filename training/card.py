@@ -36,6 +36,7 @@ METRIC_ROWS = [
 
 UPSAMPLING = {"deconv": "4x4 stride-2 transposed conv (the paper)", "resize": "resize-conv (nearest x2, 3x3 conv)",
               "subpixel": "sub-pixel conv (3x3 conv, PixelShuffle, ICNR init)"}
+FILL_WHAT = {"nearest": "geodesic nearest hint's colour", "harmonic": "hint colours blended smoothly between lines"}
 
 
 def sample_sheet(eval_dir: Path, out: Path, rows: int = 6) -> bool:
@@ -70,7 +71,8 @@ def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path | None = 
         f"- Generator: {g.arch} U-Net, ngf {g.ngf}, {g.norm} norm, dropout {g.dropout} "
         f"({g.num_downs} downsamplings), upsampling by {UPSAMPLING[g.upsample]}"
         + ("; takes colour hints (3 colour + 1 mask channels beside the input)" if g.hints else "")
-        + (", also spread over the drawing (--hint-fill: geodesic nearest hint's colour + reach)" if g.hints and g.hint_fill else "")
+        + (f", also spread over the drawing (--hint-fill {g.hint_fill_mode}: {FILL_WHAT[g.hint_fill_mode]} + reach)"
+           if g.hints and g.hint_fill else "")
         + (", also pooled into every encoder level" if g.hints and g.hints_every_scale else ""),
         f"- Discriminator: {t.get('discriminator', '?')}; objective {t.get('objective', '?')}, lambda {t.get('lambda_l1', '?')}",
         f"- Device: {t.get('device', '?')}; batch size {t.get('batch_size', '?')}",

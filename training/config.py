@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from models.config import ConfigError, DiscriminatorConfig, GeneratorConfig, JsonConfig, ModelConfig, Range
+from models.config import FILL_MODES, ConfigError, DiscriminatorConfig, GeneratorConfig, JsonConfig, ModelConfig, Range
 
 # The paper's objective ablations (Table 1): which terms the generator is trained with.
 Objective = Literal["l1", "gan", "cgan", "l1+gan", "l1+cgan"]
@@ -128,7 +128,7 @@ def make_config(
     upsample: str | None = None,
     hints: int = 0,
     hints_every_scale: bool = False,
-    hint_fill: bool = False,
+    hint_fill: bool | str = False,
     stroke_aug: bool = False,
     **overrides: Any,
 ) -> TrainConfig:
@@ -152,13 +152,17 @@ def make_config(
         raise ConfigError(f"--hints {hints}: the most hints per pair must be 0 (no hint channels) or more")
     if init_from and gen.hints and not hints:
         raise ConfigError(f"--init-from {init_from} takes colour hints: pass --hints N (N > 0)")
-    wanted = {"hints_every_scale": hints_every_scale, "hint_fill": hint_fill}
+    # hint_fill True (--hint-fill alone): the source model's fill mode, or nearest for a new model.
+    if isinstance(hint_fill, str) and hint_fill and hint_fill not in FILL_MODES:
+        raise ConfigError(f"--hint-fill {hint_fill}: must be one of {FILL_MODES}")
+    fill_mode = hint_fill if isinstance(hint_fill, str) and hint_fill else gen.hint_fill_mode
+    wanted = {"hints_every_scale": hints_every_scale, "hint_fill": bool(hint_fill)}
     for option, (flag, what) in HINT_OPTIONS.items():
         if init_from and getattr(gen, option) and not wanted[option]:
             raise ConfigError(f"--init-from {init_from} takes {what}: pass {flag}")
         if wanted[option] and not hints:
             raise ConfigError(f"{flag}: pass --hints N (N > 0) too")
-    gen = dataclasses.replace(gen, hints=hints > 0, **wanted)
+    gen = dataclasses.replace(gen, hints=hints > 0, hint_fill_mode=fill_mode, **wanted)
     if stroke_aug and input_kind not in ("edges", "sketch"):
         raise ConfigError(f"--stroke-aug redraws lines: it needs --input-kind edges or sketch, not {input_kind}")
     if objective not in OBJECTIVES:
