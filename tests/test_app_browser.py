@@ -157,7 +157,10 @@ def test_pen_eraser_undo_redo(page, tmp_path):
 
 def test_colour_hints(page):
     assert not page.is_visible("#canvas [data-tool=colour]")  # edges2cats takes no hints
-    before = photo_src(page)
+    page.click("#canvas [data-action=clear]")  # a drawing of its own: the test also runs alone
+    before = wait_photo(page, photo_src(page))
+    stroke(page, LINE)
+    before = wait_photo(page, before)
     pick_model(page, "hinted")
     page.wait_for_selector("#canvas [data-tool=colour]", state="visible", timeout=WAIT)
     plain = wait_photo(page, before)  # same input kind: the drawing stays, the new model translates it
