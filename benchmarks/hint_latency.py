@@ -3,8 +3,8 @@
     python benchmarks/hint_latency.py [--model assets/models/edges2shoes] [--repeats 20] [--threads 1]
 
 With `--hint-fill` the generator spreads the hints over the drawing before its first conv (a
-relaxation on a 64x64 grid that runs until no path shortens), so hinted calls cost more than plain
-ones; without hints the fill stops after one pass. Prints the median ms at 256 and 512.
+relaxation on a 64x64 grid that runs until no path shortens, and for `harmonic` a sparse solve on
+that grid), so hinted calls cost more than plain ones; without hints the fill stops after one pass. Prints the median ms at 256 and 512.
 """
 from __future__ import annotations
 
