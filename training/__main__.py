@@ -40,7 +40,8 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hint-fill", nargs="?", const=True, default="", choices=FILL_MODES, metavar="MODE",
                    help="also give G the hints spread over the drawing, so a few hints colour whole regions (needs "
                         "--hints). MODE nearest (the default; with --init-from, the source's mode): each pixel "
-                        "takes the colour of the hint nearest without crossing a line; harmonic: the hints' colours blend smoothly between lines, like shading")
+                        "takes the colour of the hint nearest without crossing a line; harmonic: the hints' "
+                        "colours blend smoothly between lines, like shading")
     p.add_argument("--stroke-aug", action="store_true",
                    help="redraw the input lines 1-6 px thick with wobble and gaps, so drawn strokes work "
                         "(edges/sketch inputs)")

@@ -202,7 +202,7 @@ class Trainer:
         source, config = load_generator(self.cfg.init_from)
         net = self.cfg.model.generator
         project = (config.generator.upsample, net.upsample) == PROJECTABLE
-        learns = ("hints", *HINT_OPTIONS)  # inputs a fine-tune may add (never drop)
+        learns = ("hints", *HINT_OPTIONS)  # inputs a fine-tune may add (never drop); the fill mode it may switch
         same_net = dataclasses.replace(config.generator, upsample=net.upsample, hint_fill_mode=net.hint_fill_mode,
                                        **{o: getattr(net, o) for o in learns}) == net
         if (not same_net or any(getattr(config.generator, o) > getattr(net, o) for o in learns)
