@@ -81,9 +81,7 @@ def fill_hints(lines: torch.Tensor, hints: torch.Tensor, mode: str = "nearest") 
     mask = F.adaptive_avg_pool2d(hints[:, 3:], s)
     hinted = mask > 0
     colour = torch.where(hinted, F.adaptive_avg_pool2d(hints[:, :3] * hints[:, 3:], s) / mask.clamp_min(1e-6), 0.0)
-    dist, nearest = _geodesic(cost, hinted, colour)
-    far = float(s * s * (FILL_WALL + 2))
-    reach = torch.exp(-dist / s) * (dist < far)
+    reach, nearest = _geodesic(cost, hinted, colour)
     if mode == "harmonic":
         colour = torch.stack([_harmonic(cost[i, 0], hinted[i, 0], colour[i]) for i in range(len(cost))])
     else:
@@ -92,7 +90,8 @@ def fill_hints(lines: torch.Tensor, hints: torch.Tensor, mode: str = "nearest") 
 
 
 def _geodesic(cost: torch.Tensor, hinted: torch.Tensor, colour: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Path length to the nearest hint and that hint's colour, per grid cell (8-neighbour paths)."""
+    """Reach (exp(-path length / size), 0 where no hint is) of the nearest hint and its colour, per grid
+    cell (8-neighbour paths)."""
     s = cost.shape[-1]
     far = float(s * s * (FILL_WALL + 2))  # longer than any path on the grid: "no hint reaches here"
     dist = torch.where(hinted, 0.0, far)
@@ -108,7 +107,7 @@ def _geodesic(cost: torch.Tensor, hinted: torch.Tensor, colour: torch.Tensor) ->
         if torch.equal(new_d, dist):
             break
         dist, colour = new_d, new_c
-    return dist, colour
+    return torch.exp(-dist / s) * (dist < far), colour
 
 
 def _harmonic(cost: torch.Tensor, hinted: torch.Tensor, colour: torch.Tensor) -> torch.Tensor:
