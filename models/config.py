@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 Norm = Literal["batch", "instance"]
 HINT_CHANNELS = 4  # hint colour RGB + hint mask
+PALETTE_CHANNELS = 4  # an object colour RGB + whether one is given, as constant planes
 FillMode = Literal["nearest", "harmonic"]  # how --hint-fill spreads hints (models.hints.fill_hints)
 FILL_MODES = typing.get_args(FillMode)
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -91,11 +92,22 @@ class GeneratorConfig:
     # geodesic nearest hint's ("nearest") or the hints interpolated smoothly between lines ("harmonic").
     hint_fill: bool = False
     hint_fill_mode: FillMode = "nearest"
+    # G also takes one colour for the whole object (constant planes after the condition, into the first
+    # conv only; D does not see them). From lines alone the colour is ambiguous and L1 averages every
+    # object to one palette; trained with the photo's own object colour, at test time the colour is
+    # drawn (by seed) from the training photos' colours kept in the weights (`palette_prior`), so seeds
+    # give different plausible colours: BicycleGAN's latent code with a hand-made encoder.
+    palette: bool = False
 
     @property
     def condition_channels(self) -> int:
-        """What the first conv (and D, beside the output) sees: the image plus any hint channels."""
+        """What D sees beside the output: the image plus any hint channels."""
         return self.in_channels + (HINT_CHANNELS if self.hints else 0)
+
+    @property
+    def input_channels(self) -> int:
+        """What G is called with: the condition, then any palette planes."""
+        return self.condition_channels + (PALETTE_CHANNELS if self.palette else 0)
 
 
 @dataclass

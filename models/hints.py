@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .config import FILL_MODES, HINT_CHANNELS
+from .config import FILL_MODES, HINT_CHANNELS, PALETTE_CHANNELS
 
 
 def hint_rgba(hints: Image.Image) -> Image.Image:
@@ -49,6 +49,14 @@ def hints_image(hints: torch.Tensor) -> Image.Image:
     rgb = ((h[:3].clamp(-1, 1) + 1) * 127.5).round().byte()
     alpha = (h[3:] > 0).byte() * 255
     return Image.fromarray(torch.cat([rgb * (alpha > 0), alpha]).permute(1, 2, 0).numpy(), "RGBA")
+
+
+def palette_planes(colours: torch.Tensor, given: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Bx3 object colours in [-1, 1] and which of them are given (B bools) -> Bx4xHxW constant planes
+    (colour, flag); a colour not given is all zero."""
+    given = given.to(colours.dtype)[:, None]
+    planes = torch.cat([colours * given, given], dim=1)
+    return planes[:, :, None, None].expand(-1, PALETTE_CHANNELS, height, width).contiguous()
 
 
 FILL_SIZE = 64  # the fill runs on a 64x64 grid: a quarter of the 256 crop, cheap enough for every step

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import HINT_CHANNELS, DiscriminatorConfig, GeneratorConfig, Norm
+from .config import HINT_CHANNELS, PALETTE_CHANNELS, DiscriminatorConfig, GeneratorConfig, Norm
 from .hints import fill_hints
 
 
@@ -187,6 +187,9 @@ def pooled_hints(hints: torch.Tensor, levels: int) -> list[torch.Tensor]:
     return out
 
 
+PALETTE_PRIOR = 512  # object colours kept in a palette model's weights
+
+
 class Generator(nn.Module):
     """U-Net generator, or the encoder-decoder ablation when ``arch == "encoder_decoder"``.
 
@@ -209,7 +212,7 @@ class Generator(nn.Module):
         enc_widths = [g * min(2**i, 8) for i in range(n)]  # 64,128,256,512,512,...
         self.enc_widths = enc_widths
         for i in range(n):
-            cin = (cfg.condition_channels + HINT_CHANNELS * self.hint_fill if i == 0
+            cin = (cfg.condition_channels + HINT_CHANNELS * self.hint_fill + PALETTE_CHANNELS * cfg.palette if i == 0
                    else enc_widths[i - 1] + HINT_CHANNELS * self.hint_scales)
             first, last = i == 0, i == n - 1
             norm = None if (first or last) else cfg.norm
@@ -223,6 +226,14 @@ class Generator(nn.Module):
             setattr(self, f"dec{k}", Up(cin, cout, cfg.norm, dropout, cfg.upsample))
         self.dec_out = upconv(cfg.upsample, enc_widths[0] * mult, cfg.out_channels)
         init_weights(self)
+        if cfg.palette:
+            # The object colours (RGB in [-1, 1]) of training photos, set by the trainer and saved with the
+            # weights: the colours a drawing alone is given at test time, one drawn per seed.
+            self.register_buffer("palette_prior", torch.zeros(PALETTE_PRIOR, 3))
+
+    def draw_palette(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n object colours (n x 3) drawn from `palette_prior`."""
+        return self.palette_prior[torch.randint(len(self.palette_prior), (n,), generator=generator)]
 
     @property
     def multiple(self) -> int:
@@ -231,8 +242,11 @@ class Generator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c = self.cfg.num_downs, self.cfg.in_channels
+        x, palette = x[:, :self.cfg.condition_channels], x[:, self.cfg.condition_channels:]
         if self.hint_fill:
             x = torch.cat([x, fill_hints(x[:, :c], x[:, c:c + HINT_CHANNELS], self.cfg.hint_fill_mode)], dim=1)
+        if self.cfg.palette:  # last, so a fine-tune that adds them appends zero weights to enc1
+            x = torch.cat([x, palette], dim=1)
         feats, levels = [], pooled_hints(x[:, c:c + HINT_CHANNELS], n) if self.hint_scales else [None] * n
         for i in range(1, n + 1):
             x = getattr(self, f"enc{i}")(x, levels[i - 1] if i > 1 else None)

@@ -10,7 +10,7 @@ from PIL import Image
 
 from .checkpoint import load_generator, read_card
 from .config import HINT_CHANNELS, ModelConfig
-from .hints import hint_tensor
+from .hints import hint_tensor, palette_planes
 from .images import to_rgb
 from .networks import Generator
 
@@ -51,6 +51,11 @@ class Translator:
         """Whether this model takes colour hints (`hints=` in a call); without them it works from lines alone."""
         return self.config.generator.hints
 
+    @property
+    def has_palette(self) -> bool:
+        """Whether this model takes one colour for the whole object (`colour=` in a call)."""
+        return self.config.generator.palette
+
     def prepare(self, image: Image.Image, size: int) -> tuple[Image.Image, tuple[int, int, int, int]]:
         """Pad to a square with the model's pad colour, then resize to `size`.
 
@@ -71,24 +76,31 @@ class Translator:
 
     @torch.inference_mode()
     def __call__(self, image: Image.Image, hints: Image.Image | None = None, seed: int | None = None,
-                 size: int = 256) -> Image.Image:
+                 size: int = 256, colour: tuple[int, int, int] | str | None = "auto") -> Image.Image:
         """Translate `image`; the result keeps its aspect ratio with its long side = `size`.
 
         `hints` (hint models only): an RGBA layer over `image` (any size; it is stretched to the
         image) whose pixels with alpha > 0 ask for their RGB colour there.
-        `seed` fixes the dropout noise (same seed, same picture); None draws fresh noise.
+        `seed` fixes the dropout noise and any drawn colour (same seed, same picture); None draws afresh.
+        `colour` (palette models only): the object's overall colour as 8-bit RGB; "auto" (default): one
+        drawn by `seed` from the training photos' colours when no hints are given, none with hints (they
+        say the colours); None: none, the model's own averaged palette.
         """
         multiple = self.generator.multiple
         if size < multiple or size % multiple:
             raise ValueError(f"size must be a positive multiple of {multiple}, got {size}")
         if hints is not None and not self.accepts_hints:
             raise ValueError(f"model {self.name} takes no colour hints (its accepts_hints is False)")
+        if colour not in ("auto", None) and not self.has_palette:
+            raise ValueError(f"model {self.name} takes no overall colour (its has_palette is False)")
         square, box = self.prepare(image, size)
         x = to_tensor(square)
         if self.accepts_hints:
             # No hint layer = all-zero hint channels: the model was trained to work from lines alone.
             h = hint_tensor(hints, box, size) if hints is not None else torch.zeros(1, HINT_CHANNELS, size, size)
             x = torch.cat([x, h], dim=1)
+        if self.has_palette:
+            x = torch.cat([x, self._palette(colour, hints is not None, seed, size)], dim=1)
         x = x.to(self.device)
         with self._lock:
             with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
@@ -101,6 +113,26 @@ class Translator:
         if box != (0, 0, size, size):
             out = out.crop(box)
         return out
+
+    def _palette(self, colour: tuple[int, int, int] | str | None, hinted: bool, seed: int | None, size: int
+                 ) -> torch.Tensor:
+        """The 1x4xSxS palette planes for `colour` (see __call__); a drawn colour has its own RNG, so it
+        leaves the dropout noise of the same seed as it was."""
+        if colour == "auto":
+            if hinted:
+                colour = None
+            else:
+                rng = torch.Generator()
+                rng.manual_seed(seed) if seed is not None else rng.seed()
+                drawn = self.generator.draw_palette(1, rng).float().cpu()
+                return palette_planes(drawn, torch.ones(1, dtype=torch.bool), size, size)
+        if colour is None:
+            return palette_planes(torch.zeros(1, 3), torch.zeros(1, dtype=torch.bool), size, size)
+        if (isinstance(colour, str) or len(colour) != 3
+                or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255 for v in colour)):
+            raise ValueError(f"colour must be \"auto\", None or 8-bit (r, g, b), got {colour!r}")
+        rgb = torch.tensor([colour], dtype=torch.float32).div(127.5).sub(1.0)
+        return palette_planes(rgb, torch.ones(1, dtype=torch.bool), size, size)
 
 
 def load(folder: str | Path, device: str = "cpu") -> Translator:

@@ -42,6 +42,10 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
                         "--hints). MODE nearest (the default; with --init-from, the source's mode): each pixel "
                         "takes the colour of the hint nearest without crossing a line; harmonic: the hints' "
                         "colours blend smoothly between lines, like shading")
+    p.add_argument("--palette", action="store_true",
+                   help="also give G one colour for the whole object: the photo's in training, and at test time, "
+                        "for a drawing without hints, one drawn by seed from the training photos' colours, so seeds "
+                        "give different plausible colours instead of one averaged palette")
     p.add_argument("--stroke-aug", action="store_true",
                    help="redraw the input lines 1-6 px thick with wobble and gaps, so drawn strokes work "
                         "(edges/sketch inputs)")
@@ -59,7 +63,7 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
 def recipe_options(args: argparse.Namespace) -> dict:
     return dict(hints=args.hints, hint_radius=args.hint_radius, hint_length=args.hint_length,
                 hint_recolour=args.hint_recolour, hints_every_scale=args.hints_every_scale,
-                hint_fill=args.hint_fill,
+                hint_fill=args.hint_fill, palette=args.palette,
                 stroke_aug=args.stroke_aug, upsample=args.upsample, diffaugment=args.diffaugment,
                 feature_matching=args.feature_matching)
 

@@ -129,6 +129,7 @@ def make_config(
     hints: int = 0,
     hints_every_scale: bool = False,
     hint_fill: bool | str = False,
+    palette: bool = False,
     stroke_aug: bool = False,
     **overrides: Any,
 ) -> TrainConfig:
@@ -162,7 +163,9 @@ def make_config(
             raise ConfigError(f"--init-from {init_from} takes {what}: pass {flag}")
         if wanted[option] and not hints:
             raise ConfigError(f"{flag}: pass --hints N (N > 0) too")
-    gen = dataclasses.replace(gen, hints=hints > 0, hint_fill_mode=fill_mode, **wanted)
+    if init_from and gen.palette and not palette:
+        raise ConfigError(f"--init-from {init_from} takes a palette colour: pass --palette")
+    gen = dataclasses.replace(gen, hints=hints > 0, hint_fill_mode=fill_mode, palette=palette, **wanted)
     if stroke_aug and input_kind not in ("edges", "sketch"):
         raise ConfigError(f"--stroke-aug redraws lines: it needs --input-kind edges or sketch, not {input_kind}")
     if objective not in OBJECTIVES:

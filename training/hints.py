@@ -21,6 +21,7 @@ BACKGROUND = 240 / 127.5 - 1.0
 MAX_RADIUS = 3
 MAX_LENGTH = 8
 NO_HINT_PROBABILITY = 0.5
+PALETTE_PROBABILITY = (0.75, 0.25)  # a palette code is given to a pair without / with hints this often
 
 
 def draw_hints(photo: torch.Tensor, count: int, generator: torch.Generator | None = None,
@@ -88,6 +89,26 @@ def recolour(photos: torch.Tensor, hints: torch.Tensor, probability: float,
         mask = hints[i, 3:] > 0
         hints[i, :3] = torch.einsum("ij,jhw->ihw", m, hints[i, :3]).clamp(-1, 1) * mask
     return photos, hints, turned
+
+
+def object_colours(photos: torch.Tensor) -> torch.Tensor:
+    """Bx3xHxW photos in [-1, 1] -> Bx3: the mean colour of each photo's object (its pixels off the
+    white ground; the whole photo where there is no ground), a palette model's code for it."""
+    obj = (photos.min(dim=1, keepdim=True).values < BACKGROUND).to(photos.dtype)
+    obj = torch.where(obj.flatten(1).any(dim=1)[:, None, None, None], obj, torch.ones_like(obj))
+    return (photos * obj).sum(dim=(2, 3)) / obj.sum(dim=(2, 3))
+
+
+def sample_palette(photos: torch.Tensor, hints: torch.Tensor | None, generator: torch.Generator | None = None
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Training palette codes for a batch: (Bx3 object colours, B bools: given). A pair without hints gets
+    its colour with PALETTE_PROBABILITY[0], one with hints with [1]: what a user calls is mostly a drawing
+    alone (the colour drawn from the prior) or with hints (no code), and the rest keeps both
+    combinations working."""
+    hinted = torch.zeros(len(photos), dtype=torch.bool) if hints is None else hints[:, 3].flatten(1).any(dim=1).cpu()
+    p = torch.where(hinted, PALETTE_PROBABILITY[1], PALETTE_PROBABILITY[0])
+    given = torch.rand(len(photos), generator=generator) < p
+    return object_colours(photos), given
 
 
 def sample_hints(photos: torch.Tensor, max_hints: int, generator: torch.Generator | None = None,

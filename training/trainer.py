@@ -20,13 +20,14 @@ from tqdm import tqdm
 
 from models.checkpoint import atomic_write_bytes, load_generator, naming, remove_temps, save_model
 from models.config import HINT_CHANNELS
-from models.networks import Discriminator, Generator, resize_state_dict
+from models.hints import palette_planes
+from models.networks import PALETTE_PRIOR, Discriminator, Generator, resize_state_dict
 from models.translator import to_image
 
 from .checkpoint import remove_interrupted, resume_checkpoint, save_checkpoint
 from .config import HINT_OPTIONS, PROJECTABLE, TrainConfig, read_run_config
 from .data import DataError, PairDataset, epoch_order, step_generator
-from .hints import recolour, sample_hints
+from .hints import object_colours, recolour, sample_hints, sample_palette
 from .diffaugment import Augment, augment_generator, parse_policy
 from .losses import discriminator_loss, feature_matching_loss, generator_loss
 from .report import plot_losses, sample_grid
@@ -84,6 +85,8 @@ class Trainer:
         cuda = self.device.type == "cuda"
         self.memory_format = torch.channels_last if (cuda and cfg.channels_last) else torch.contiguous_format
         self.G = Generator(cfg.model.generator).to(self.device, memory_format=self.memory_format)
+        if cfg.model.generator.palette:
+            self.G.palette_prior.copy_(self._palette_prior())
         self.D = (
             Discriminator(cfg.discriminator, cfg.model.generator.condition_channels, cfg.model.generator.out_channels)
             .to(self.device, memory_format=self.memory_format)
@@ -111,6 +114,13 @@ class Trainer:
         self._stop = False
 
     # -- data -------------------------------------------------------------------------------
+    def _palette_prior(self) -> torch.Tensor:
+        """Object colours of PALETTE_PRIOR training photos (seeded; repeated when there are fewer)."""
+        order = torch.randperm(len(self.data), generator=torch.Generator().manual_seed(self.cfg.seed))
+        picks = order.repeat(-(-PALETTE_PRIOR // len(order)))[:PALETTE_PRIOR]
+        return torch.cat([object_colours(self.data.targets[chunk].float().div(127.5).sub(1.0))
+                          for chunk in picks.split(64)])
+
     def _sample_batch(self, nearest: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """A fixed few val pairs (train pairs when there is no val split) for the sample grids."""
         root = Path(self.cfg.data.root)
@@ -149,14 +159,19 @@ class Trainer:
                 b, hints, turned = recolour(b, hints, cfg.data.hint_recolour, generator)
                 keep = (~turned).to(self.device)
             a = torch.cat([a, hints], dim=1)
+        g_in = a
+        if cfg.model.generator.palette:  # after any hue turn: the code is the colour of the target G must match
+            colours, given = sample_palette(b, hints if cfg.model.generator.hints else None, generator)
+            g_in = torch.cat([a, palette_planes(colours, given, *a.shape[2:])], dim=1)
         a = a.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
+        g_in = g_in.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
         b = b.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
         for opt in self.optimizers.values():
             for group in opt.param_groups:
                 group["lr"] = self.lr_at(step)
         condition = a if cfg.discriminator.conditional else None
         with self.autocast:
-            fake = self.G_train(a)
+            fake = self.G_train(g_in)
         terms: dict[str, float] = {}
         fake_logits = fm = None
         # Hue-turned pairs are L1 targets only: D trains on, and G is judged by D on, the rest.
@@ -202,7 +217,7 @@ class Trainer:
         source, config = load_generator(self.cfg.init_from)
         net = self.cfg.model.generator
         project = (config.generator.upsample, net.upsample) == PROJECTABLE
-        learns = ("hints", *HINT_OPTIONS)  # inputs a fine-tune may add (never drop); the fill mode it may switch
+        learns = ("hints", *HINT_OPTIONS, "palette")  # inputs a fine-tune may add (never drop); the fill mode it may switch
         same_net = dataclasses.replace(config.generator, upsample=net.upsample, hint_fill_mode=net.hint_fill_mode,
                                        **{o: getattr(net, o) for o in learns}) == net
         if (not same_net or any(getattr(config.generator, o) > getattr(net, o) for o in learns)
@@ -212,9 +227,12 @@ class Trainer:
                 f"({self.cfg.model.generator}); pass the same --preset/--ngf/--arch"
             )
         state = resize_state_dict(source) if project else source.state_dict()
-        # A model learns hints it did not take (at the input, spread, or at every encoder level): zero weights on
-        # the new hint channels start it at exactly its old output, and their gradients are not zero.
+        # A model learns hints it did not take (at the input, spread, or at every encoder level) or palette planes:
+        # zero weights on the new channels start it at exactly its old output, and their gradients are not zero.
         for key, target in self.G.state_dict().items():
+            if key == "palette_prior":  # this run's photos' colours (set in __init__), also when the source has some
+                state[key] = target
+                continue
             w = state[key]
             if key.startswith("enc") and w.ndim == 4 and w.shape[1] < target.shape[1]:
                 state[key] = torch.cat([w, w.new_zeros(w.shape[0], target.shape[1] - w.shape[1], *w.shape[2:])], dim=1)
@@ -301,8 +319,13 @@ class Trainer:
         if not self.is_main:
             return
         a, b = self.samples
-        # A hint model's samples show it working from lines alone (evaluate shows hinted outputs).
-        x = torch.cat([a, a.new_zeros(a.shape[0], HINT_CHANNELS, *a.shape[2:])], 1) if self.cfg.model.generator.hints else a
+        # A hint model's samples show it working from lines alone (evaluate shows hinted outputs); a palette
+        # model's, with colours drawn from its prior as the studio draws them.
+        net = self.cfg.model.generator
+        x = torch.cat([a, a.new_zeros(a.shape[0], HINT_CHANNELS, *a.shape[2:])], 1) if net.hints else a
+        if net.palette:
+            colours = self.G.draw_palette(len(a), torch.Generator().manual_seed(0)).cpu()
+            x = torch.cat([x, palette_planes(colours, torch.ones(len(a), dtype=torch.bool), *a.shape[2:])], 1)
         with torch.no_grad(), self.autocast:
             fake = self.G(x.to(self.device))
         grid = sample_grid(a, fake.float().cpu(), b)
