@@ -139,7 +139,7 @@ def build(registry: Registry) -> gr.Blocks:
         with gr.Row(equal_height=True):
             picker = gr.Dropdown(registry.choices, value=first, label="Model", scale=3, elem_id="model")
             size = gr.Radio(SIZES, value=256, label="Output size", scale=2)
-            seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed (dropout noise)",
+            seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed (noise and drawn colours)",
                              scale=1)
         with gr.Row():
             with gr.Column():
@@ -161,7 +161,7 @@ def build(registry: Registry) -> gr.Blocks:
                     get_in = gr.DownloadButton("⬇ Drawing PNG", elem_id="download-input")
                     get_out = gr.DownloadButton("⬇ Photo PNG", elem_id="download-photo")
                     again = gr.Button("More variations", elem_id="more")
-                gallery = gr.Gallery(label="Variations (same drawing, different dropout noise)",
+                gallery = gr.Gallery(label="Variations (same drawing, other seeds)",
                                      columns=VARIATIONS, height="auto", format="png", elem_id="variations")
         with gr.Accordion("Model card", open=False):
             card = gr.Markdown(registry.card(first) if first else HOW_TO_GET_MODELS, elem_id="card")

@@ -6,7 +6,8 @@ checkpoints, because GAN scores move +-0.04 from one to the next).
 
 For each RUN:STEPS it evaluates the kept checkpoints on the val split (the same `evaluate` as the
 cards; outputs under RUN/checkpoints/step_N/model/) and prints one markdown row per checkpoint with
-its training wall time. `--follow N` adds the user-colour test of benchmarks/hints_strokes.py
+its training wall time. A step written 5000+6000+7000 is the mean of those checkpoints' weights
+(`evaluate --step 5000,6000,7000`; outputs under RUN/checkpoints/mean_5000_6000_7000/model/). `--follow N` adds the user-colour test of benchmarks/hints_strokes.py
 (hint models), `--stroke-width` the structure and colour with lines redrawn that wide.
 """
 from __future__ import annotations
@@ -22,17 +23,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from hints_strokes import follow  # noqa: E402
-from training.checkpoint import checkpoint_model  # noqa: E402
+from training.checkpoint import averaged_folder, checkpoint_model  # noqa: E402
 from training.evaluate import evaluate  # noqa: E402
 
 COLUMNS = [("structure_ratio", "structure"), ("color_intersection", "colour/img"), ("color_spread_ratio", "spread"),
            ("checkerboard", "checker"), ("PSNR", "PSNR"), ("hinted_PSNR", "PSNR hinted"),
-           ("hinted_color_intersection", "colour hinted")]
+           ("hinted_color_intersection", "colour hinted"), ("average_color_spread_ratio", "spread, no colour drawn"),
+           ("average_PSNR", "PSNR, no colour drawn")]
 
 
-def row(run: Path, step: int, data: str, limit: int, follow_n: int, stroke_width: int) -> str:
-    ckpt = run / "checkpoints" / f"step_{step:08d}"
-    model = checkpoint_model(run, step, ckpt / "model")
+def row(run: Path, steps: list[int], data: str, limit: int, follow_n: int, stroke_width: int) -> str:
+    model = checkpoint_model(run, steps, averaged_folder(run, steps))
     s = evaluate(model, data, model / "eval_val", limit=limit)["summary"]
     cells = [f"{s[k]:.3f}" if k in s else "-" for k, _ in COLUMNS]
     if stroke_width > 1:
@@ -41,8 +42,9 @@ def row(run: Path, step: int, data: str, limit: int, follow_n: int, stroke_width
         cells.append(f"{t['structure_ratio']:.3f} / {t['color_intersection']:.3f}")
     if follow_n:
         cells.append(f"{follow(str(model), data, follow_n, quiet=True)['all']:.2f}" if "hinted_PSNR" in s else "-")
-    wall = json.loads((ckpt / "state.json").read_text()).get("wall_seconds", float("nan"))
-    return f"| {run.name} | {step} | {wall / 3600:.2f} | " + " | ".join(cells) + " |"
+    state = run / "checkpoints" / f"step_{max(steps):08d}" / "state.json"
+    wall = json.loads(state.read_text()).get("wall_seconds", float("nan"))
+    return f"| {run.name} | {'+'.join(map(str, steps))} | {wall / 3600:.2f} | " + " | ".join(cells) + " |"
 
 
 def main() -> None:
@@ -64,7 +66,8 @@ def main() -> None:
     for spec in args.runs:
         run, _, steps = spec.partition(":")
         for step in steps.split(","):
-            print(row(Path(run), int(step), args.data, args.limit, args.follow, args.stroke_width), flush=True)
+            print(row(Path(run), [int(s) for s in step.split("+")], args.data, args.limit, args.follow,
+                      args.stroke_width), flush=True)
 
 
 if __name__ == "__main__":

@@ -332,7 +332,7 @@ def test_keys_typed_in_a_field_stay_there(page):
     Runs after the bad upload: its error must not leave an overlay on the canvas that takes clicks."""
     tool(page, "pen")
     drawing = page.eval_on_selector("#canvas canvas.ink", "c => c.toDataURL()")
-    seed = page.get_by_label("Seed (dropout noise)")
+    seed = page.get_by_label("Seed (noise and drawn colours)")
     seed.click()
     for key in ("e", "b", "Control+z", "Control+Shift+z"):
         seed.press(key)

@@ -113,3 +113,13 @@ def test_palette_runs_resume_exactly(dataset, tmp_path):
     cfg = lambda: tiny("r", dataset, palette=True, epochs=1, log_every=1)  # noqa: E731  (no hints: palette alone)
     a, b = resumed_and_uninterrupted_logs(cfg, tmp_path, stop_at=3)
     assert a and a == b
+
+
+def test_evaluate_scores_a_palette_model_with_a_drawn_colour_and_without(dataset, palette_model, tmp_path):
+    from training.evaluate import evaluate
+
+    _, folder = palette_model
+    s = evaluate(folder, dataset, tmp_path / "eval", structure=False)["summary"]
+    for key in ("color_spread_ratio", "average_color_spread_ratio", "average_PSNR", "average_color_intersection",
+                "hinted_PSNR"):
+        assert np.isfinite(s[key]), key

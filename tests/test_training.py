@@ -256,6 +256,17 @@ def test_a_kept_checkpoint_can_be_evaluated(dataset, tmp_path, capsys):
     with pytest.raises(SystemExit, match="^2$"):
         training_cli(["evaluate", "--model", str(tmp_path / "steps"), "--step", "3", "--data", str(dataset)])
     assert "keeps steps: 2, 4" in capsys.readouterr().err
+    # Several steps: the mean of their weights, with the steps in its record.
+    training_cli(["evaluate", "--model", str(tmp_path / "steps"), "--step", "2,4", "--data", str(dataset),
+                  "--no-structure"])
+    mean = models.load(tmp_path / "steps" / "checkpoints" / "mean_2_4" / "model")
+    assert mean.config.training["averaged_steps"] == [2, 4] and mean.config.training["steps"] == 4
+    for key, value in mean.generator.state_dict().items():
+        if value.is_floating_point():
+            expected = (early.generator.state_dict()[key] + final.generator.state_dict()[key]) / 2
+            assert torch.allclose(value, expected, atol=1e-6), key
+    with pytest.raises(SystemExit, match="^2$"):
+        training_cli(["evaluate", "--model", str(tmp_path / "steps"), "--step", "2,2", "--data", str(dataset)])
 
 
 def test_ship_takes_the_recipe_options(tmp_path, monkeypatch):

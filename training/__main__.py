@@ -12,13 +12,24 @@ from models.config import FILL_MODES
 from models.cli import (Parser, device, existing_dir, fraction, model_dir, non_negative_float, non_negative_int,
                         positive_float, positive_int)
 
-from .checkpoint import CheckpointError, checkpoint_model
+from .checkpoint import CheckpointError, averaged_folder, checkpoint_model
 from .config import OBJECTIVES, PRESETS, ConfigError, RunConfigError, TrainConfig, make_config
 from .data import DataError
 from .diffaugment import policy_arg
 from .fetch import BASE_URL, FETCHED, OFFICIAL, URL_ENV, FetchError, fetch, sha256_arg
 from .recipes import RECIPES, StageError, ship
 from .trainer import RunExistsError, RunWriteError, ScheduleError, run_training
+
+
+def steps_arg(text: str) -> list[int]:
+    """`--step 7000` or `--step 5000,6000,7000`."""
+    try:
+        steps = [int(s) for s in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a step or comma-separated steps, got {text!r}") from None
+    if any(s < 0 for s in steps) or len(set(steps)) != len(steps):
+        raise argparse.ArgumentTypeError(f"steps must be distinct and not negative, got {text!r}")
+    return steps
 
 
 def add_recipe_options(p: argparse.ArgumentParser) -> None:
@@ -135,7 +146,9 @@ def main(argv: list[str] | None = None) -> None:
     ev = sub.add_parser("evaluate", help="metrics and per-image outputs of a model on a split")
     ev.add_argument("--model", required=True, type=existing_dir,
                     help="model folder (model.safetensors + config.json), or a run folder with --step")
-    ev.add_argument("--step", type=non_negative_int, help="evaluate this kept checkpoint of the run folder given as --model")
+    ev.add_argument("--step", type=steps_arg, metavar="N[,N...]",
+                    help="evaluate this kept checkpoint of the run folder given as --model; several: the mean of "
+                         "their weights (steadier than any one checkpoint; shippable like one)")
     ev.add_argument("--data", required=True, type=existing_dir, help="dataset folder (uses its val/ split) or a folder of pairs")
     ev.add_argument("--split", default="val")
     ev.add_argument("--out", help="where to write outputs and metrics.json (default: MODEL/eval_SPLIT)")
@@ -202,7 +215,7 @@ def dispatch(args: argparse.Namespace) -> None:
 
         model = Path(args.model)
         if args.step is not None:
-            model = checkpoint_model(model, args.step, model / "checkpoints" / f"step_{args.step:08d}" / "model")
+            model = checkpoint_model(model, args.step, averaged_folder(model, args.step))
         stroke = f"_stroke{args.stroke_width}" if args.stroke_width > 1 else ""
         out = Path(args.out) if args.out else model / f"eval_{args.split}{stroke}"
         metrics = evaluate(model, args.data, out, split=args.split, direction=args.direction,

@@ -204,27 +204,41 @@ def load_checkpoint(
     return state
 
 
-def checkpoint_model(run_dir: Path, step: int, out: Path) -> Path:
+def checkpoint_model(run_dir: Path, step: int | Sequence[int], out: Path) -> Path:
     """A kept checkpoint's generator as a model folder, so `evaluate` can compare steps of a run (and
     the best one can be shipped with its training record).
 
     GAN scores move from one checkpoint to the next, so a continuation is judged on more than
-    its last step.
+    its last step. Several steps: the mean of their generators' weights (weight averaging, as SWA or
+    a generator EMA: the steps of one run lie in one basin, and their mean is steadier than any of them).
     """
-    ckpt = run_dir / "checkpoints" / f"step_{step:08d}"
-    if not (ckpt / "generator.safetensors").is_file():
-        kept = ", ".join(p.name[5:].lstrip("0") for p in sorted(run_dir.glob("checkpoints/step_*")))
-        raise MissingWeightsError(f"{ckpt} not found; {run_dir} keeps steps: {kept or 'none'}")
+    steps = [step] if isinstance(step, int) else list(step)
+    ckpts = [run_dir / "checkpoints" / f"step_{s:08d}" for s in steps]
+    for ckpt in ckpts:
+        if not (ckpt / "generator.safetensors").is_file():
+            kept = ", ".join(p.name[5:].lstrip("0") for p in sorted(run_dir.glob("checkpoints/step_*")))
+            raise MissingWeightsError(f"{ckpt} not found; {run_dir} keeps steps: {kept or 'none'}")
     cfg = read_run_config(run_dir / "train_config.json")
     generator = Generator(cfg.model.generator)
-    generator.load_state_dict(_read_tensors(ckpt / "generator.safetensors"))
-    cfg.model.training = {"steps": step, "command": cfg.command}
+    states = [_read_tensors(ckpt / "generator.safetensors") for ckpt in ckpts]
+    generator.load_state_dict({k: torch.stack([s[k] for s in states]).mean(0) if v.is_floating_point() else v
+                               for k, v in states[-1].items()})
+    last = max(steps)
+    cfg.model.training = {"steps": last, "command": cfg.command}
     exported = run_dir / "model" / CONFIG
     if exported.is_file():  # the run's whole record (data, pairs, device, source model) told at this step
         record = ModelConfig.from_file(exported).training
         if record.get("pairs") and record.get("batch_size"):
-            state = json.loads((ckpt / "state.json").read_text())
-            record.update(steps=step, epochs=round(step / (record["pairs"] // record["batch_size"]), 2),
+            state = json.loads((run_dir / "checkpoints" / f"step_{last:08d}" / "state.json").read_text())
+            record.update(steps=last, epochs=round(last / (record["pairs"] // record["batch_size"]), 2),
                           wall_seconds=round(state.get("wall_seconds", 0.0), 3))
             cfg.model.training = record
+    if len(steps) > 1:
+        cfg.model.training["averaged_steps"] = sorted(steps)
     return save_model(out, generator, cfg.model)
+
+
+def averaged_folder(run_dir: Path, steps: Sequence[int]) -> Path:
+    """Where `evaluate --step` and ab_table put the model folder of one step or of several averaged."""
+    name = f"step_{steps[0]:08d}" if len(steps) == 1 else "mean_" + "_".join(map(str, sorted(steps)))
+    return run_dir / "checkpoints" / name / "model"

@@ -12,6 +12,8 @@ real photos' score) and one palette for every object (colour-spread ratio).
 A hint model is also scored with 10 seeded colour hints drawn from each real photo (`hinted_*`:
 how far a few strokes of the right colour take it), and `stroke_width` redraws the input lines
 thicker (structure still against the 1-px lines) to check that drawn strokes leave no seams.
+A palette model's plain scores are with its colour drawn by seed, as the studio draws it; `average_*`
+are without one (its own averaged palette).
 """
 from __future__ import annotations
 
@@ -152,7 +154,7 @@ def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: st
     fake_hist = {k: 0.0 for k in LAB_BINS}
     real_hist = {k: 0.0 for k in LAB_BINS}
     real_hists = []
-    fake_ab, real_ab = [], []
+    fake_ab, real_ab, average_ab = [], [], []
     for i in tqdm(range(n), desc=f"evaluating {Path(model_dir).name}", leave=False):
         a, b = pairs.batch([i])
         inp, real = to_uint8(a[0]), to_uint8(b[0])
@@ -181,6 +183,12 @@ def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: st
             f1_fake = edge_f1(np.asarray(extract_edges(Image.fromarray(fake), size=None)) < 128, ref)["f1"]
             f1_real = edge_f1(np.asarray(extract_edges(Image.fromarray(real), size=None)) < 128, ref)["f1"]
             row.update(edge_f1_fake=f1_fake, edge_f1_real=f1_real)
+        if translator.has_palette:  # its own averaged palette (no colour given), beside the drawn colour
+            average = np.asarray(translator(Image.fromarray(inp), seed=seed + i, size=cfg.crop_size, colour=None))
+            ha = lab_histograms(average)
+            row.update(average_PSNR=float(peak_signal_noise_ratio(real, average, data_range=255)),
+                       average_color_intersection=float(np.mean([intersection(ha[k], hr[k]) for k in LAB_BINS])))
+            average_ab.append(lab_mean_ab(average))
         columns = [inp, fake, real]
         if translator.accepts_hints:
             layer = hints_image(draw_hints(b[0], EVAL_HINTS, torch.Generator().manual_seed(seed * 1_000_003 + i)))
@@ -200,6 +208,9 @@ def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: st
         return float(np.mean(vals)) if vals else float("nan")
 
     summary = {k: mean(k) for k in ("L1", "PSNR", "SSIM", "sharpness_ratio", "color_intersection")}
+    if translator.has_palette:
+        summary.update({k: mean(k) for k in ("average_PSNR", "average_color_intersection")})
+        summary["average_color_spread_ratio"] = color_spread_ratio(np.array(average_ab), np.array(real_ab))
     if translator.accepts_hints:
         summary.update({k: mean(k) for k in ("hinted_L1", "hinted_PSNR", "hinted_color_intersection")})
         summary["hints"] = EVAL_HINTS
