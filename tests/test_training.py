@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from safetensors.torch import load_file
 
 import models
 from training.__main__ import main as training_cli
@@ -283,3 +284,22 @@ def test_ship_takes_the_recipe_options(tmp_path, monkeypatch):
     assert (cfg.data.hints, cfg.data.stroke_aug, cfg.model.generator.upsample) == (10, True, "resize")
     assert cfg.model.generator.hints and (cfg.diffaugment, cfg.feature_matching) == ("translation", 2.0)
     assert cfg.command.startswith("python -m training ship")
+
+
+def test_a_fine_tune_can_start_its_discriminator_from_the_source_run(dataset, tmp_path, capsys):
+    src = tiny("src", dataset, save_every=2, keep_every=2, max_steps=2, log_every=1)
+    run_training(src, tmp_path / "src", resume=False)
+    ckpt = tmp_path / "src" / "checkpoints" / "step_00000002"
+    cfg = tiny("ft", dataset, init_from=str(tmp_path / "src" / "model"), init_discriminator=str(ckpt), max_steps=1,
+               log_every=1)
+    t = Trainer(cfg, tmp_path / "ft", progress=False)
+    t.init_discriminator()
+    saved = load_file(ckpt / "discriminator.safetensors")
+    assert all(torch.equal(v, saved[k]) for k, v in t.D.state_dict().items())
+    with pytest.raises(ValueError, match="differs from this run's"):  # another D width
+        Trainer(tiny("w", dataset, ndf=8, init_discriminator=str(ckpt)), tmp_path / "w", progress=False).init_discriminator()
+    with pytest.raises(SystemExit, match="^2$"):  # a model folder is not a checkpoint folder
+        training_cli(["train", "--name", "x", "--runs", str(tmp_path / "runs"), "--data", str(dataset), "--ngf", "4",
+                      "--ndf", "4", "--max-steps", "1", "--init-from", str(tmp_path / "src" / "model"),
+                      "--init-discriminator", str(tmp_path / "src" / "model")])
+    assert "no discriminator.safetensors" in capsys.readouterr().err

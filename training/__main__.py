@@ -67,6 +67,9 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--diffaugment", type=policy_arg, default="", metavar="POLICY",
                    help="DiffAugment D's inputs for small sets: any of color,translation,cutout (comma-separated); "
                         "geometry is shared by condition and image, colour changes the image only. Default: off")
+    p.add_argument("--init-discriminator", metavar="CHECKPOINT_DIR", type=existing_dir, default="",
+                   help="with --init-from: start D from a run's checkpoint folder (runs/NAME/checkpoints/step_N, "
+                        "the run the model came from) instead of fresh, so G does not drift while a new D learns")
     p.add_argument("--feature-matching", type=non_negative_float, default=0.0, metavar="W",
                    help="add W x L1 between D's features of real and fake to G's loss (default 0: off)")
 
@@ -76,7 +79,7 @@ def recipe_options(args: argparse.Namespace) -> dict:
                 hint_recolour=args.hint_recolour, hints_every_scale=args.hints_every_scale,
                 hint_fill=args.hint_fill, palette=args.palette,
                 stroke_aug=args.stroke_aug, upsample=args.upsample, diffaugment=args.diffaugment,
-                feature_matching=args.feature_matching)
+                feature_matching=args.feature_matching, init_discriminator=args.init_discriminator)
 
 
 def add_train_args(p: argparse.ArgumentParser) -> None:

@@ -162,7 +162,7 @@ def _read_state(path: Path, optimizers: dict[str, torch.optim.Optimizer]) -> dic
     return state
 
 
-def _read_tensors(file: Path) -> dict[str, torch.Tensor]:
+def read_tensors(file: Path) -> dict[str, torch.Tensor]:
     try:
         return load_file(file)
     except OSError as e:
@@ -182,9 +182,9 @@ def load_checkpoint(
     Every file is read before anything is restored; CheckpointError names the file that does not fit."""
     state = _read_state(path, optimizers)
     nets = {"generator.safetensors": generator, "discriminator.safetensors": discriminator}
-    weights = {name: (net, _read_tensors(path / name)) for name, net in nets.items() if net is not None}
+    weights = {name: (net, read_tensors(path / name)) for name, net in nets.items() if net is not None}
     file = path / "optimizers.safetensors"
-    tensors = _read_tensors(file)
+    tensors = read_tensors(file)
     try:
         for name, (net, sd) in weights.items():
             file = path / name
@@ -220,7 +220,7 @@ def checkpoint_model(run_dir: Path, step: int | Sequence[int], out: Path) -> Pat
             raise MissingWeightsError(f"{ckpt} not found; {run_dir} keeps steps: {kept or 'none'}")
     cfg = read_run_config(run_dir / "train_config.json")
     generator = Generator(cfg.model.generator)
-    states = [_read_tensors(ckpt / "generator.safetensors") for ckpt in ckpts]
+    states = [read_tensors(ckpt / "generator.safetensors") for ckpt in ckpts]
     generator.load_state_dict({k: torch.stack([s[k] for s in states]).mean(0) if v.is_floating_point() else v
                                for k, v in states[-1].items()})
     last = max(steps)

@@ -18,14 +18,14 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from models.checkpoint import atomic_write_bytes, load_generator, naming, remove_temps, save_model
+from models.checkpoint import MissingWeightsError, atomic_write_bytes, load_generator, naming, remove_temps, save_model
 from models.config import HINT_CHANNELS
 from models.hints import palette_planes
 from models.networks import PALETTE_PRIOR, Discriminator, Generator, resize_state_dict
 from models.translator import to_image
 
-from .checkpoint import remove_interrupted, resume_checkpoint, save_checkpoint
-from .config import HINT_OPTIONS, PROJECTABLE, TrainConfig, read_run_config
+from .checkpoint import read_tensors, remove_interrupted, resume_checkpoint, save_checkpoint
+from .config import HINT_OPTIONS, PROJECTABLE, ConfigError, TrainConfig, read_run_config
 from .data import DataError, PairDataset, epoch_order, step_generator
 from .hints import object_colours, recolour, sample_hints, sample_palette
 from .diffaugment import Augment, augment_generator, parse_policy
@@ -239,6 +239,23 @@ class Trainer:
         self.G.load_state_dict(state)
         self.cfg.init_history = dict(config.training)
 
+    def init_discriminator(self) -> None:
+        """Start D from the discriminator of a run's checkpoint folder (`cfg.init_discriminator`), which
+        must be the same network (Adam starts fresh)."""
+        source = Path(self.cfg.init_discriminator)
+        if self.D is None:
+            raise ConfigError(f"--init-discriminator {source}: objective {self.cfg.objective} trains no discriminator")
+        file = source / "discriminator.safetensors"
+        if not file.is_file():
+            raise MissingWeightsError(f"--init-discriminator {source}: no discriminator.safetensors there "
+                                      "(give a checkpoint folder, e.g. runs/NAME/checkpoints/step_00005000)")
+        state, own = read_tensors(file), self.D.state_dict()
+        wrong = sorted(k for k in set(state) | set(own) if k not in state or k not in own or state[k].shape != own[k].shape)
+        if wrong:
+            raise ConfigError(f"--init-discriminator {source}: its discriminator differs from this run's at "
+                             f"{', '.join(wrong[:3])}{' ...' if len(wrong) > 3 else ''} (same --ndf, --patch, hints?)")
+        self.D.load_state_dict(state)
+
     # -- run folder -------------------------------------------------------------------------
     @property
     def ckpt_dir(self) -> Path:
@@ -449,6 +466,8 @@ def run_training(cfg: TrainConfig, run_dir: Path, resume: bool, epochs: int | No
             cfg.command = f"{cfg.command}; from step {trainer.step}: {command}"
         if not resumed and cfg.init_from:
             trainer.init_generator()
+        if not resumed and cfg.init_discriminator:
+            trainer.init_discriminator()
         trainer.fit()
     if trainer.is_main:
         print(f"model: {run_dir / 'model'}  (step {trainer.step}/{trainer.total_steps})")
