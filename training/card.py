@@ -28,6 +28,9 @@ METRIC_ROWS = [
     ("hinted_PSNR", "PSNR with those hints, dB (target: 3 dB above the no-hint PSNR)", "{:.2f}"),
     ("hinted_color_intersection", "Lab histogram intersection per image with those hints (target >= 0.85)",
      "{:.3f}"),
+    ("average_PSNR", "PSNR without a drawn colour (palette models: the model's own averaged palette), dB", "{:.2f}"),
+    ("average_color_intersection", "Lab histogram intersection per image without a drawn colour", "{:.3f}"),
+    ("average_color_spread_ratio", "colour spread without a drawn colour", "{:.2f}"),
     ("structure_ratio", "edge F1 (2 px) of output vs input edges / same F1 for the real photo (target >= 0.8)", "{:.3f}"),
     ("edge_f1_fake", "edge F1 of output vs input edges", "{:.3f}"),
     ("edge_f1_real", "edge F1 of the real photo vs input edges", "{:.3f}"),
@@ -73,7 +76,9 @@ def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path | None = 
         + ("; takes colour hints (3 colour + 1 mask channels beside the input)" if g.hints else "")
         + (f", also spread over the drawing (--hint-fill {g.hint_fill_mode}: {FILL_WHAT[g.hint_fill_mode]} + reach)"
            if g.hints and g.hint_fill else "")
-        + (", also pooled into every encoder level" if g.hints and g.hints_every_scale else ""),
+        + (", also pooled into every encoder level" if g.hints and g.hints_every_scale else "")
+        + ("; takes one colour for the whole object (--palette: without hints, drawn by the seed from 512 "
+           "training photos' colours)" if g.palette else ""),
         f"- Discriminator: {t.get('discriminator', '?')}; objective {t.get('objective', '?')}, lambda {t.get('lambda_l1', '?')}",
         f"- Device: {t.get('device', '?')}; batch size {t.get('batch_size', '?')}",
         f"- Trained: {t.get('steps', '?')} steps = {t.get('epochs', '?')} epochs, "
@@ -81,7 +86,9 @@ def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path | None = 
     ]
     if init := t.get("init_from"):
         lines.append(
-            f"- Started from `{init['model']}` (fresh discriminator and optimiser), itself trained "
+            f"- Started from `{init['model']}` ("
+            + (f"discriminator from `{init['discriminator']}`" if init.get("discriminator") else "fresh discriminator")
+            + " and fresh optimiser), itself trained "
             f"{init.get('steps', '?')} steps = {init.get('epochs', '?')} epochs, "
             f"{init.get('wall_seconds', 0) / 3600:.2f} h on {init.get('device', '?')}: `{init.get('command', 'n/a')}`"
         )
@@ -96,8 +103,9 @@ def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path | None = 
         if key in config.metrics:
             lines.append(f"| {label} | {fmt.format(config.metrics[key])} |")
     if has_samples:
-        columns = ("input | output | hints | output with hints | ground truth" if "hinted_PSNR" in config.metrics
-                   else "input | output | ground truth")
+        output = "output (colour drawn by the seed)" if g.palette else "output"
+        columns = (f"input | {output} | hints | output with hints | ground truth" if "hinted_PSNR" in config.metrics
+                   else f"input | {output} | ground truth")
         lines += ["", f"## Samples (val: {columns})", "", "![samples](samples.jpg)"]
     if (dest / "ablation.md").is_file():
         lines += ["", "## What the adversarial term adds", "", (dest / "ablation.md").read_text().strip()]
