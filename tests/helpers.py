@@ -10,6 +10,16 @@ from models import GeneratorConfig, ModelConfig, save_model
 from models.networks import Generator
 
 
+TINY = dict(ngf=4, ndf=4, num_downs=6, load_size=72, crop_size=64, save_every=10**6, sample_every=10**6)
+
+
+def tiny(name: str, data: Path, **kw):
+    """A run config for the tiny networks and 64-px crops the tests train."""
+    from training.config import make_config
+
+    return make_config(name, str(data), **{**TINY, **kw})
+
+
 def make_pair(rng: np.random.Generator, size: int = 64) -> Image.Image:
     """An edges|photo pair: a coloured disc on a coloured ground, and its outline."""
     photo = Image.new("RGB", (size, size), tuple(int(x) for x in rng.integers(0, 255, 3)))

@@ -16,17 +16,10 @@ from training.evaluate import evaluate
 from training.hints import BACKGROUND, MAX_LENGTH, MAX_RADIUS, draw_hints, hue_rotation, recolour, sample_hints
 from training.trainer import Trainer
 
-from helpers import make_dataset, make_model, resumed_and_uninterrupted_logs
+from helpers import make_dataset, make_model, resumed_and_uninterrupted_logs, tiny
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "models"
 EXAMPLES = Path(__file__).resolve().parents[1] / "assets" / "examples"
-TINY = dict(ngf=4, ndf=4, num_downs=6, load_size=72, crop_size=64, save_every=10**6, sample_every=10**6)
-
-
-def tiny(name, data, **kw):
-    return make_config(name, str(data), **{**TINY, **kw})
-
-
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     return make_dataset(tmp_path_factory.mktemp("pairs"))

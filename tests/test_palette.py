@@ -10,14 +10,7 @@ from training.config import make_config
 from training.hints import PALETTE_PROBABILITY, object_colours, sample_palette
 from training.trainer import Trainer
 
-from helpers import make_dataset, make_model, resumed_and_uninterrupted_logs
-
-TINY = dict(ngf=4, ndf=4, num_downs=6, load_size=72, crop_size=64, save_every=10**6, sample_every=10**6)
-
-
-def tiny(name, data, **kw):
-    return make_config(name, str(data), **{**TINY, **kw})
-
+from helpers import make_dataset, make_model, resumed_and_uninterrupted_logs, tiny
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
