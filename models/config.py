@@ -104,11 +104,6 @@ class GeneratorConfig:
         """What D sees beside the output: the image plus any hint channels."""
         return self.in_channels + (HINT_CHANNELS if self.hints else 0)
 
-    @property
-    def input_channels(self) -> int:
-        """What G is called with: the condition, then any palette planes."""
-        return self.condition_channels + (PALETTE_CHANNELS if self.palette else 0)
-
 
 @dataclass
 class DiscriminatorConfig:

@@ -69,7 +69,7 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
                         "geometry is shared by condition and image, colour changes the image only. Default: off")
     p.add_argument("--init-discriminator", metavar="CHECKPOINT_DIR", type=existing_dir, default="",
                    help="with --init-from: start D from a run's checkpoint folder (runs/NAME/checkpoints/step_N, "
-                        "the run the model came from) instead of fresh, so G does not drift while a new D learns")
+                        "the run the model came from) instead of fresh (default: fresh, which scored better on shoes)")
     p.add_argument("--feature-matching", type=non_negative_float, default=0.0, metavar="W",
                    help="add W x L1 between D's features of real and fake to G's loss (default 0: off)")
 

@@ -77,7 +77,7 @@ class TrainConfig(JsonConfig):
     # Fine-tuning: a model folder whose generator weights start the run, and that model's own
     # training record, copied when the run starts so the card can tell the whole history even if the
     # source folder is later replaced. D starts fresh, or from a run's checkpoint folder
-    # (`init_discriminator`): a fresh D lets G drift while it learns, and the lines' structure with it.
+    # (`init_discriminator`; on shoes a fresh D scored the higher structure, see the edges2shoes card).
     init_from: str = ""
     init_history: dict[str, Any] = field(default_factory=dict)
     init_discriminator: str = ""
