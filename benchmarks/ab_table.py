@@ -7,8 +7,8 @@ checkpoints, because GAN scores move +-0.04 from one to the next).
 For each RUN:STEPS it evaluates the kept checkpoints on the val split (the same `evaluate` as the
 cards; outputs under RUN/checkpoints/step_N/model/) and prints one markdown row per checkpoint with
 its training wall time. A step written 5000+6000+7000 is the mean of those checkpoints' weights
-(`evaluate --step 5000,6000,7000`; outputs under RUN/checkpoints/mean_5000_6000_7000/model/). `--follow N` adds the user-colour test of benchmarks/hints_strokes.py
-(hint models), `--stroke-width` the structure and colour with lines redrawn that wide.
+(`evaluate --step 5000,6000,7000`; outputs under RUN/checkpoints/mean_5000_6000_7000/model/).
+`--follow N` adds the user-colour test of benchmarks/hints_strokes.py (hint models), `--stroke-width` the structure and colour with lines redrawn that wide.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from hints_strokes import follow  # noqa: E402
-from training.checkpoint import averaged_folder, checkpoint_model  # noqa: E402
+from training.checkpoint import checkpoint_model  # noqa: E402
 from training.evaluate import evaluate  # noqa: E402
 
 COLUMNS = [("structure_ratio", "structure"), ("color_intersection", "colour/img"), ("color_spread_ratio", "spread"),
@@ -33,7 +33,7 @@ COLUMNS = [("structure_ratio", "structure"), ("color_intersection", "colour/img"
 
 
 def row(run: Path, steps: list[int], data: str, limit: int, follow_n: int, stroke_width: int) -> str:
-    model = checkpoint_model(run, steps, averaged_folder(run, steps))
+    model = checkpoint_model(run, steps)
     s = evaluate(model, data, model / "eval_val", limit=limit)["summary"]
     cells = [f"{s[k]:.3f}" if k in s else "-" for k, _ in COLUMNS]
     if stroke_width > 1:

@@ -12,7 +12,7 @@ from models.config import FILL_MODES
 from models.cli import (Parser, device, existing_dir, fraction, model_dir, non_negative_float, non_negative_int,
                         positive_float, positive_int)
 
-from .checkpoint import CheckpointError, averaged_folder, checkpoint_model
+from .checkpoint import CheckpointError, checkpoint_model
 from .config import OBJECTIVES, PRESETS, ConfigError, RunConfigError, TrainConfig, make_config
 from .data import DataError
 from .diffaugment import policy_arg
@@ -218,7 +218,7 @@ def dispatch(args: argparse.Namespace) -> None:
 
         model = Path(args.model)
         if args.step is not None:
-            model = checkpoint_model(model, args.step, averaged_folder(model, args.step))
+            model = checkpoint_model(model, args.step)
         stroke = f"_stroke{args.stroke_width}" if args.stroke_width > 1 else ""
         out = Path(args.out) if args.out else model / f"eval_{args.split}{stroke}"
         metrics = evaluate(model, args.data, out, split=args.split, direction=args.direction,

@@ -205,13 +205,14 @@ def load_checkpoint(
     return state
 
 
-def checkpoint_model(run_dir: Path, step: int | Sequence[int], out: Path) -> Path:
+def checkpoint_model(run_dir: Path, step: int | Sequence[int], out: Path | None = None) -> Path:
     """A kept checkpoint's generator as a model folder, so `evaluate` can compare steps of a run (and
     the best one can be shipped with its training record).
 
     GAN scores move from one checkpoint to the next, so a continuation is judged on more than
     its last step. Several steps: the mean of their generators' weights (weight averaging, as SWA or
     a generator EMA: the steps of one run lie in one basin, and their mean is steadier than any of them).
+    `out` defaults to RUN/checkpoints/step_N/model, or RUN/checkpoints/mean_N_M.../model for several.
     """
     steps = [step] if isinstance(step, int) else list(step)
     ckpts = [run_dir / "checkpoints" / f"step_{s:08d}" for s in steps]
@@ -236,10 +237,7 @@ def checkpoint_model(run_dir: Path, step: int | Sequence[int], out: Path) -> Pat
             cfg.model.training = record
     if len(steps) > 1:
         cfg.model.training["averaged_steps"] = sorted(steps)
+    if out is None:
+        name = f"step_{steps[0]:08d}" if len(steps) == 1 else "mean_" + "_".join(map(str, sorted(steps)))
+        out = run_dir / "checkpoints" / name / "model"
     return save_model(out, generator, cfg.model)
-
-
-def averaged_folder(run_dir: Path, steps: Sequence[int]) -> Path:
-    """Where `evaluate --step` and ab_table put the model folder of one step or of several averaged."""
-    name = f"step_{steps[0]:08d}" if len(steps) == 1 else "mean_" + "_".join(map(str, sorted(steps)))
-    return run_dir / "checkpoints" / name / "model"

@@ -63,6 +63,11 @@ def intersection(h1: np.ndarray, h2: np.ndarray) -> float:
     return float(np.minimum(h1 / max(h1.sum(), 1), h2 / max(h2.sum(), 1)).sum())
 
 
+def colour_score(h1: dict[str, np.ndarray], h2: dict[str, np.ndarray]) -> float:
+    """Per-image colour: the Lab histogram intersection, averaged over the channels."""
+    return float(np.mean([intersection(h1[k], h2[k]) for k in LAB_BINS]))
+
+
 def mean_pairwise_intersection(hists: list[dict[str, np.ndarray]]) -> float:
     """Mean colour intersection over all pairs of different images.
 
@@ -171,7 +176,7 @@ def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: st
             "sharpness_ratio": gradient_energy(fake) / max(gradient_energy(real), 1e-12),
         }
         hf, hr = lab_histograms(fake), lab_histograms(real)
-        row["color_intersection"] = float(np.mean([intersection(hf[k], hr[k]) for k in LAB_BINS]))
+        row["color_intersection"] = colour_score(hf, hr)
         row["checkerboard"], row["checkerboard_real"] = checkerboard_score(fake), checkerboard_score(real)
         real_hists.append(hr)
         fake_ab.append(lab_mean_ab(fake))
@@ -185,18 +190,16 @@ def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: st
             row.update(edge_f1_fake=f1_fake, edge_f1_real=f1_real)
         if translator.has_palette:  # its own averaged palette (no colour given), beside the drawn colour
             average = np.asarray(translator(Image.fromarray(inp), seed=seed + i, size=cfg.crop_size, colour=None))
-            ha = lab_histograms(average)
             row.update(average_PSNR=float(peak_signal_noise_ratio(real, average, data_range=255)),
-                       average_color_intersection=float(np.mean([intersection(ha[k], hr[k]) for k in LAB_BINS])))
+                       average_color_intersection=colour_score(lab_histograms(average), hr))
             average_ab.append(lab_mean_ab(average))
         columns = [inp, fake, real]
         if translator.accepts_hints:
             layer = hints_image(draw_hints(b[0], EVAL_HINTS, torch.Generator().manual_seed(seed * 1_000_003 + i)))
             hinted = np.asarray(translator(Image.fromarray(inp), hints=layer, seed=seed + i, size=cfg.crop_size))
-            hh = lab_histograms(hinted)
             row.update(hinted_L1=l1_distance(hinted, real),
                        hinted_PSNR=float(peak_signal_noise_ratio(real, hinted, data_range=255)),
-                       hinted_color_intersection=float(np.mean([intersection(hh[k], hr[k]) for k in LAB_BINS])))
+                       hinted_color_intersection=colour_score(lab_histograms(hinted), hr))
             shown = np.asarray(Image.alpha_composite(Image.fromarray(inp).convert("RGBA"), layer).convert("RGB"))
             columns = [inp, fake, shown, hinted, real]
         per_image.append(row)
@@ -215,7 +218,7 @@ def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: st
         summary.update({k: mean(k) for k in ("hinted_L1", "hinted_PSNR", "hinted_color_intersection")})
         summary["hints"] = EVAL_HINTS
     # Dataset-level colour distributions, as in paper Figure 7.
-    summary["color_intersection_pooled"] = float(np.mean([intersection(fake_hist[k], real_hist[k]) for k in LAB_BINS]))
+    summary["color_intersection_pooled"] = colour_score(fake_hist, real_hist)
     summary["color_intersection_real_pairs"] = mean_pairwise_intersection(real_hists)
     summary["color_spread_ratio"] = color_spread_ratio(np.array(fake_ab), np.array(real_ab))
     summary["checkerboard"], summary["checkerboard_real"] = mean("checkerboard"), mean("checkerboard_real")
