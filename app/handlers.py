@@ -105,27 +105,48 @@ def model_input(value: dict | None, kind: str, size: int) -> tuple[Image.Image, 
     return image, hints
 
 
+def parse_colour(text: str) -> tuple[int, int, int]:
+    """A colour picker's value ("#rrggbb", "#rgb", "rgb(r, g, b)" or "rgba(r, g, b, a)") -> 8-bit RGB."""
+    t = text.strip().lower() if isinstance(text, str) else ""
+    try:
+        if t.startswith("#") and len(t) in (4, 7):
+            digits = t[1:] if len(t) == 7 else "".join(c * 2 for c in t[1:])
+            return tuple(int(digits[i:i + 2], 16) for i in (0, 2, 4))
+        if t.startswith(("rgb(", "rgba(")) and t.endswith(")"):
+            parts = [float(v) for v in t[t.index("(") + 1:-1].split(",")]
+            if len(parts) in (3, 4) and all(0 <= v <= 255 for v in parts[:3]):
+                return tuple(round(v) for v in parts[:3])
+    except ValueError:
+        pass
+    raise ValueError(f"{text!r} is not a colour: pick one, or give #rrggbb")
+
+
 def run(translator: models.Translator, image: Image.Image, hints: Image.Image | None, seed: int,
-        size: int) -> Image.Image:
-    """One forward pass; colour hints go only to models that take them."""
+        size: int, colour: tuple[int, int, int] | None = None) -> Image.Image:
+    """One forward pass; colour hints and an overall colour go only to models that take them
+    (without one a palette model's colour is drawn by the seed)."""
+    kwargs = {}
     if hints is not None and getattr(translator, "accepts_hints", False):
-        return translator(image, hints=hints, seed=seed, size=size)
-    return translator(image, seed=seed, size=size)
+        kwargs["hints"] = hints
+    if colour is not None and getattr(translator, "has_palette", False):
+        kwargs["colour"] = colour
+    return translator(image, seed=seed, size=size, **kwargs)
 
 
-def translate(translator: models.Translator, value: dict | None, seed: int, size: int) -> Image.Image:
+def translate(translator: models.Translator, value: dict | None, seed: int, size: int,
+              colour: tuple[int, int, int] | None = None) -> Image.Image:
     """The photo for the drawing; a fixed seed keeps live updates from flickering."""
     image, hints = model_input(value, translator.config.input_kind, int(size))
-    return run(translator, image, hints, int(seed), int(size))
+    return run(translator, image, hints, int(seed), int(size), colour)
 
 
 def variations(translator: models.Translator, value: dict | None, seed: int, size: int,
-               count: int = 4) -> list[tuple[Image.Image, str]]:
+               count: int = 4, colour: tuple[int, int, int] | None = None) -> list[tuple[Image.Image, str]]:
     """Several photos for one drawing: dropout stays on at test time, as in the paper,
-    so each seed gives a different sample."""
+    so each seed gives a different sample (and, without a chosen colour, a different drawn one)."""
     image, hints = model_input(value, translator.config.input_kind, int(size))
     seeds = [int(seed) + i for i in range(1, count + 1)]
-    return [(run(translator, image, hints, s, int(size)), f"seed {s}") for s in seeds]
+    return [(run(translator, image, hints, s, int(size), colour), f"seed {s}") for s in seeds]
 
 
 def load_map(path: str | Path | None, kind: str) -> Image.Image:

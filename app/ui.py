@@ -28,6 +28,7 @@ CSS = """
 SIZES = [("256 × 256", 256), ("512 × 512 (slower)", 512)]
 VARIATIONS = 4
 MAX_SEED = 2**31 - 1
+DEFAULT_COLOUR = "#c0392b"
 log = logging.getLogger(__name__)
 
 
@@ -62,6 +63,16 @@ def checked(seed, size) -> tuple[int, int]:
     return int(seed), int(size)
 
 
+def chosen(use: bool, colour: str | None) -> tuple[int, int, int] | None:
+    """The overall colour asked for, or None: the seed draws one."""
+    if not use:
+        return None
+    try:
+        return handlers.parse_colour(colour)
+    except ValueError as e:
+        raise gr.Error(str(e), print_exception=False) from e
+
+
 def build(registry: Registry) -> gr.Blocks:
     """The gr.Blocks page for the models in `registry` (a how-to page when there are none)."""
     downloads = Path(tempfile.mkdtemp(prefix="pix2pix-studio-"))
@@ -84,6 +95,13 @@ def build(registry: Registry) -> gr.Blocks:
         except (gr.Error, models.ModelError):
             return False
 
+    def palette_of(key: str | None) -> bool:
+        """Whether the model takes one overall colour (its palette planes)."""
+        try:
+            return bool(getattr(translator(key), "has_palette", False))
+        except (gr.Error, models.ModelError):
+            return False
+
     def value(key, image, hints=None) -> dict:
         return handlers.canvas_value(image, kind_of(key), brush_of(key), key or "", hints)
 
@@ -91,9 +109,9 @@ def build(registry: Registry) -> gr.Blocks:
         return value(key, examples.example_for(key or "", kind_of(key)))
 
     @page_errors("translate the drawing")
-    def translate(key, drawing, seed, size):
+    def translate(key, drawing, seed, size, use_colour=False, colour=DEFAULT_COLOUR):
         seed, size = checked(seed, size)
-        return handlers.translate(translator(key), drawing, seed, size)
+        return handlers.translate(translator(key), drawing, seed, size, chosen(use_colour, colour))
 
     def files(drawing, photo_path):
         """The download buttons' files, after the photo is shown: the drawing's own PNG and the
@@ -101,9 +119,9 @@ def build(registry: Registry) -> gr.Blocks:
         return handlers.save_drawing(drawing, downloads), photo_path
 
     @page_errors("make variations")
-    def more(key, drawing, seed, size):
+    def more(key, drawing, seed, size, use_colour=False, colour=DEFAULT_COLOUR):
         seed, size = checked(seed, size)
-        return handlers.variations(translator(key), drawing, seed, size, VARIATIONS)
+        return handlers.variations(translator(key), drawing, seed, size, VARIATIONS, chosen(use_colour, colour))
 
     @page_errors("load the map")
     def upload_map(path, key):
@@ -119,7 +137,8 @@ def build(registry: Registry) -> gr.Blocks:
         return value(key, handlers.rectangles(drawing), drawing.get("hints"))  # hints stay as they were
 
     def select(key, drawing):
-        """New model: its card and tools; a new starting drawing only if the input kind changed."""
+        """New model: its card and tools (the colour row for palette models); a new starting drawing
+        only if the input kind changed."""
         kind = kind_of(key)
         card = registry.card(key) if key in registry.entries else HOW_TO_GET_MODELS
         same = isinstance(drawing, dict) and drawing.get("kind") == kind and drawing.get("image")
@@ -128,7 +147,7 @@ def build(registry: Registry) -> gr.Blocks:
             new = dict(drawing, brush=brush, model=key or "", hints=drawing.get("hints") if brush else None)
         else:
             new = example(key)
-        return new, card, gr.Button(visible=kind == "labels")
+        return new, card, gr.Button(visible=kind == "labels"), gr.Row(visible=palette_of(key))
 
     first = next(iter(registry.entries), None)
     first_kind = kind_of(first)
@@ -149,6 +168,10 @@ def build(registry: Registry) -> gr.Blocks:
                     rects = gr.Button("▭ Strokes → boxes", visible=first_kind == "labels", min_width=80,
                                       elem_id="rectangles")
                     start = gr.Button("Example", min_width=80, elem_id="example")
+                with gr.Row(equal_height=True, visible=palette_of(first), elem_id="colour-row") as colour_row:
+                    use_colour = gr.Checkbox(False, label="Paint it this colour (else the seed draws one)",
+                                             scale=3, elem_id="use-colour")
+                    colour = gr.ColorPicker(DEFAULT_COLOUR, label="Overall colour", scale=1, elem_id="colour")
                 with gr.Row():
                     map_upload = gr.UploadButton("Upload edge / label map", file_types=["image"],
                                                  type="filepath", elem_id="upload-map")
@@ -167,7 +190,7 @@ def build(registry: Registry) -> gr.Blocks:
             card = gr.Markdown(registry.card(first) if first else HOW_TO_GET_MODELS, elem_id="card")
 
         work = dict(concurrency_id="model", concurrency_limit=1)
-        run = dict(fn=translate, inputs=[picker, canvas, seed, size], outputs=photo, show_progress="minimal",
+        run = dict(fn=translate, inputs=[picker, canvas, seed, size, use_colour, colour], outputs=photo, show_progress="minimal",
                    **work)
 
         def translating(event, **kwargs):
@@ -178,12 +201,12 @@ def build(registry: Registry) -> gr.Blocks:
         translating(go.click, api_name="translate")
         # Every change of the drawing (a stroke, undo, an upload, an example, a model switch) translates
         # once; only the latest is computed, pending older ones are dropped.
-        for live in (canvas.change, seed.change, size.change):
+        for live in (canvas.change, seed.change, size.change, use_colour.change, colour.change):
             translating(live, trigger_mode="always_last", api_visibility="private")
         # Like the events below, no status tracker on the canvas (it would cover it and take its clicks).
-        picker.change(select, [picker, canvas], [canvas, card, rects], api_name="select_model",
+        picker.change(select, [picker, canvas], [canvas, card, rects, colour_row], api_name="select_model",
                       show_progress="hidden")
-        again.click(more, [picker, canvas, seed, size], gallery, api_name="variations", **work)
+        again.click(more, [picker, canvas, seed, size, use_colour, colour], gallery, api_name="variations", **work)
         for event, fn, inputs, name in (
             (start.click, page_errors("load the example")(example), picker, "example"),
             (rects.click, rectangles, [canvas, picker], "rectangles"),

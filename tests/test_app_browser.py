@@ -27,12 +27,12 @@ pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debi
 
 @pytest.fixture(scope="module")
 def translations(tiny_models, tmp_path_factory):
-    """The tiny models plus a tiny colour-hint model; counts the translations the server makes."""
+    """The tiny models plus a tiny colour-hint model with a palette; counts the translations the server makes."""
     root = tmp_path_factory.mktemp("browser_models")
     for name in ("edges2cats", "facades"):
         shutil.copytree(tiny_models / name, root / name)
     torch.manual_seed(0)
-    gen = models.GeneratorConfig(ngf=4, hints=True)
+    gen = models.GeneratorConfig(ngf=4, hints=True, palette=True)
     config = models.ModelConfig(name="hinted", generator=gen)
     models.save_model(root / "hinted", models.Generator(gen), config)
     return root
@@ -193,6 +193,22 @@ def test_model_without_hints_clears_them(page):
                            timeout=WAIT, polling=50)
     assert not page.is_visible("#canvas canvas.hints")
     assert tool_now(page) == "pen"
+
+
+def test_overall_colour(page):
+    """The colour row shows for palette models only; ticking it paints the picture that colour, unticking
+    gives back the seed's drawn colour (the same picture as before)."""
+    pick_model(page, "edges2cats")
+    page.wait_for_selector("#colour-row", state="hidden", timeout=WAIT)
+    before = photo_src(page)
+    pick_model(page, "hinted")
+    page.wait_for_selector("#colour-row", state="visible", timeout=WAIT)
+    drawn = wait_photo(page, before)
+    page.check("#use-colour input[type=checkbox]")
+    painted = wait_photo(page, drawn)
+    page.screenshot(path=f"{SHOTS}/studio_colour.png", full_page=True)
+    page.uncheck("#use-colour input[type=checkbox]")
+    assert wait_photo(page, equal=drawn) == drawn and painted != drawn
 
 
 def tool_now(page) -> str:

@@ -98,6 +98,10 @@ def test_bad_input_is_a_message_and_server_lives(client, tmp_path, stroke):
         client.predict("edges2cats", {"image": ""}, 0, 256, api_name="/translate")
     with pytest.raises(AppError, match="less than minimum value 0"):  # Gradio checks the Number's range
         client.predict("edges2cats", stroke, -5, 256, api_name="/translate")
+    with pytest.raises(AppError, match="not a colour"):
+        client.predict("edges2cats", stroke, 0, 256, True, "teal-ish", api_name="/translate")
+    photo = client.predict("edges2cats", stroke, 0, 256, True, "#00ff00", api_name="/translate")  # no palette: ignored
+    assert opened(photo).size == (256, 256)
     photo = client.predict("edges2cats", stroke, 0, 256, api_name="/translate")
     assert opened(photo).size == (256, 256)
 

@@ -218,3 +218,37 @@ def test_save_drawing_is_content_addressed(tmp_path):
     assert path == handlers.save_drawing(dict(value), tmp_path) and len(list(tmp_path.iterdir())) == 1
     assert Image.open(path).size == (512, 512)
     assert handlers.save_drawing({"image": "data:image/jpeg;base64,AAAA"}, tmp_path) is None
+
+
+@pytest.mark.parametrize("text, rgb", [("#c0392b", (192, 57, 43)), ("#FFF", (255, 255, 255)),
+                                       (" rgba(10, 20.4, 255, 0.5) ", (10, 20, 255)), ("rgb(0,0,0)", (0, 0, 0))])
+def test_parse_colour(text, rgb):
+    assert handlers.parse_colour(text) == rgb
+
+
+@pytest.mark.parametrize("text", ["", "red", "#12345", "#gggggg", "rgb(1, 2)", "rgb(0, 0, 300)", None])
+def test_parse_colour_refuses_non_colours(text):
+    with pytest.raises(ValueError, match="not a colour"):
+        handlers.parse_colour(text)
+
+
+def test_overall_colour_reaches_palette_models(tmp_path, registry):
+    """The studio's colour row: a chosen colour paints a palette model's picture (the same one every
+    time), none draws one by the seed; a model without a palette ignores it."""
+    import torch
+
+    torch.manual_seed(0)
+    gen = models.GeneratorConfig(ngf=4, hints=True, palette=True)
+    models.save_model(tmp_path / "p", models.Generator(gen), models.ModelConfig(name="p", generator=gen))
+    t = models.load(tmp_path / "p")
+    red, blue = (np.asarray(handlers.translate(t, drawing(), 0, 256, c), np.float32) for c in
+                 ((255, 0, 0), (0, 0, 255)))
+    assert np.abs(red - blue).mean() > 0.5
+    assert np.array_equal(red, np.asarray(handlers.translate(t, drawing(), 0, 256, (255, 0, 0)), np.float32))
+    drawn = np.asarray(handlers.translate(t, drawing(), 0, 256), np.float32)
+    assert np.abs(drawn - red).mean() > 0.5
+    shots = handlers.variations(t, drawing(), 0, 256, count=2, colour=(255, 0, 0))
+    assert len(shots) == 2
+    plain = registry.get("edges2cats")
+    assert np.array_equal(np.asarray(handlers.translate(plain, drawing(), 0, 256, (255, 0, 0))),
+                          np.asarray(handlers.translate(plain, drawing(), 0, 256)))
