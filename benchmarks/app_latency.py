@@ -99,7 +99,7 @@ class HttpApi:
 
     def translate(self, key: str, drawing: str, seed: int, size: int) -> Image.Image:
         """Translate -> download, one stroke's full round trip."""
-        photo = self.call("translate", [key, canvas(drawing), seed, size])[0]
+        photo = self.call("translate", [key, canvas(drawing), seed, size, False, "#000000"])[0]
         return Image.open(io.BytesIO(self.http.get(photo["url"]).content))
 
 

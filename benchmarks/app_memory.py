@@ -76,13 +76,13 @@ def main() -> None:
             results = {"started": memory_mb(server.pid)}
             for i in range(10):  # warm-up: both models, both sizes, variations, boxes
                 key = "facades" if i % 2 else "edges2cats"
-                call(http, base, "translate", [key, drawing(i), i, 512 if i % 4 < 2 else 256])
-            call(http, base, "variations", ["edges2cats", drawing(0), 0, 256])
+                call(http, base, "translate", [key, drawing(i), i, 512 if i % 4 < 2 else 256, False, "#000000"])
+            call(http, base, "variations", ["edges2cats", drawing(0), 0, 256, False, "#000000"])
             call(http, base, "rectangles", [drawing(0), "facades"])
             results["warm"] = memory_mb(server.pid)
             t0 = time.perf_counter()
             for i in range(args.calls):
-                call(http, base, "translate", ["facades" if i % 2 else "edges2cats", drawing(i), i, 256])
+                call(http, base, "translate", ["facades" if i % 2 else "edges2cats", drawing(i), i, 256, False, "#000000"])
                 if (i + 1) % 100 == 0:
                     results[f"after_{i + 1}"] = memory_mb(server.pid)
                     print(i + 1, results[f"after_{i + 1}"], flush=True)

@@ -180,7 +180,7 @@ def test_fresh_sessions_do_not_grow_memory(studio):
         for i in range(80):
             if i == 20:
                 before = memory(proc.pid)[0]
-            reply = call_api(http, base, "translate", ["facades" if i % 2 else "edges2cats", drawing, i, 256])
+            reply = call_api(http, base, "translate", ["facades" if i % 2 else "edges2cats", drawing, i, 256, False, "#000000"])
             assert "event: complete" in reply, reply[-300:]
     grown = memory(proc.pid)[0] - before
     assert grown < 25 * 2**20, f"RSS grew {grown / 2**20:.1f} MB over 60 fresh sessions"
