@@ -9,6 +9,7 @@ from PIL import Image
 
 from models.checkpoint import atomic_write_bytes
 from models.config import ModelConfig
+from models.networks import PALETTE_PRIOR
 
 METRIC_ROWS = [
     ("L1", "L1 to the real photo ([-1, 1] scale, lower is better)", "{:.3f}"),
@@ -77,8 +78,8 @@ def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path | None = 
         + (f", also spread over the drawing (--hint-fill {g.hint_fill_mode}: {FILL_WHAT[g.hint_fill_mode]} + reach)"
            if g.hints and g.hint_fill else "")
         + (", also pooled into every encoder level" if g.hints and g.hints_every_scale else "")
-        + ("; takes one colour for the whole object (--palette: without hints, drawn by the seed from 512 "
-           "training photos' colours)" if g.palette else ""),
+        + ("; takes one colour for the whole object (--palette: without hints, drawn by the seed from "
+           f"{min(PALETTE_PRIOR, t.get('pairs') or PALETTE_PRIOR)} training photos' colours)" if g.palette else ""),
         f"- Discriminator: {t.get('discriminator', '?')}; objective {t.get('objective', '?')}, lambda {t.get('lambda_l1', '?')}",
         f"- Device: {t.get('device', '?')}; batch size {t.get('batch_size', '?')}",
         f"- Trained: {t.get('steps', '?')} steps = {t.get('epochs', '?')} epochs, "
