@@ -88,19 +88,19 @@ def build(registry: Registry) -> gr.Blocks:
         entry = registry.entries.get(key) if isinstance(key, str) else None
         return entry.input_kind if entry else "edges"
 
-    def brush_of(key: str | None) -> bool:
-        """Whether the model takes colour hints (a model whose weights are missing does not)."""
+    def takes(key: str | None, what: str) -> bool:
+        """Whether the model has `what` ("accepts_hints": colour hints, "has_palette": one overall colour);
+        a model whose weights are missing has neither."""
         try:
-            return bool(getattr(translator(key), "accepts_hints", False))
+            return bool(getattr(translator(key), what, False))
         except (gr.Error, models.ModelError):
             return False
 
+    def brush_of(key: str | None) -> bool:
+        return takes(key, "accepts_hints")
+
     def palette_of(key: str | None) -> bool:
-        """Whether the model takes one overall colour (its palette planes)."""
-        try:
-            return bool(getattr(translator(key), "has_palette", False))
-        except (gr.Error, models.ModelError):
-            return False
+        return takes(key, "has_palette")
 
     def value(key, image, hints=None) -> dict:
         return handlers.canvas_value(image, kind_of(key), brush_of(key), key or "", hints)
@@ -190,8 +190,8 @@ def build(registry: Registry) -> gr.Blocks:
             card = gr.Markdown(registry.card(first) if first else HOW_TO_GET_MODELS, elem_id="card")
 
         work = dict(concurrency_id="model", concurrency_limit=1)
-        run = dict(fn=translate, inputs=[picker, canvas, seed, size, use_colour, colour], outputs=photo, show_progress="minimal",
-                   **work)
+        run = dict(fn=translate, inputs=[picker, canvas, seed, size, use_colour, colour], outputs=photo,
+                   show_progress="minimal", **work)
 
         def translating(event, **kwargs):
             """Translate on `event`; the download files follow, off the stroke-to-photo path."""
