@@ -113,6 +113,10 @@ def build(registry: Registry) -> gr.Blocks:
         seed, size = checked(seed, size)
         return handlers.translate(translator(key), drawing, seed, size, chosen(use_colour, colour))
 
+    def recolour(key, drawing, seed, size, use_colour, colour):
+        """A colour picked repaints only while it is in use; picking ticks the box, which repaints."""
+        return translate(key, drawing, seed, size, use_colour, colour) if use_colour else gr.skip()
+
     def files(drawing, photo_path):
         """The download buttons' files, after the photo is shown: the drawing's own PNG and the
         photo Gradio already wrote (nothing full-size is kept per session)."""
@@ -195,14 +199,16 @@ def build(registry: Registry) -> gr.Blocks:
 
         def translating(event, **kwargs):
             """Translate on `event`; the download files follow, off the stroke-to-photo path."""
-            event(**run, **kwargs).success(files, [canvas, photo], [get_in, get_out],
-                                           api_visibility="private", show_progress="hidden")
+            event(**{**run, **kwargs}).success(files, [canvas, photo], [get_in, get_out],
+                                               api_visibility="private", show_progress="hidden")
 
         translating(go.click, api_name="translate")
         # Every change of the drawing (a stroke, undo, an upload, an example, a model switch) translates
         # once; only the latest is computed, pending older ones are dropped.
-        for live in (canvas.change, seed.change, size.change, use_colour.change, colour.change):
+        for live in (canvas.change, seed.change, size.change, use_colour.change):
             translating(live, trigger_mode="always_last", api_visibility="private")
+        translating(colour.change, fn=recolour, trigger_mode="always_last", api_visibility="private")
+        colour.input(lambda: True, None, use_colour, api_visibility="private", show_progress="hidden")
         # Like the events below, no status tracker on the canvas (it would cover it and take its clicks).
         picker.change(select, [picker, canvas], [canvas, card, rects, colour_row], api_name="select_model",
                       show_progress="hidden")

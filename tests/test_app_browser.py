@@ -197,7 +197,7 @@ def test_model_without_hints_clears_them(page):
 
 def test_overall_colour(page):
     """The colour row shows for palette models only; ticking it paints the picture that colour, unticking
-    gives back the seed's drawn colour (the same picture as before)."""
+    gives back the seed's drawn colour (the same picture as before), picking a colour ticks it."""
     pick_model(page, "edges2cats")
     page.wait_for_selector("#colour-row", state="hidden", timeout=WAIT)
     before = photo_src(page)
@@ -209,6 +209,11 @@ def test_overall_colour(page):
     page.screenshot(path=f"{SHOTS}/studio_colour.png", full_page=True)
     page.uncheck("#use-colour input[type=checkbox]")
     assert wait_photo(page, equal=drawn) == drawn and painted != drawn
+    # Picking a colour means using it: the box ticks itself and the picture takes the new colour.
+    page.click("#colour button.dialog-button")
+    page.click("#colour .color-gradient", position={"x": 5, "y": 5})  # near white: not the default red
+    page.wait_for_function("() => document.querySelector('#use-colour input').checked", timeout=WAIT)
+    assert wait_photo(page, drawn) not in (drawn, painted)
 
 
 def tool_now(page) -> str:

@@ -42,6 +42,19 @@ def test_augment_strokes_changes_thickness_and_is_seeded():
     assert min(ink) < (edges[0] < 128).sum() * 1.5 < max(ink)  # some thin, some thick, some gapped
 
 
+def test_stroke_thick_favours_the_thickest_widths():
+    edges = torch.from_numpy(vertical_line()).permute(2, 0, 1).contiguous()
+
+    def widths(thick):
+        outs = (augment_strokes(edges, torch.Generator().manual_seed(s), thick) for s in range(60))
+        return [line_width(o.permute(1, 2, 0).numpy()) for o in outs]
+    plain, thick = widths(0.0), widths(1.0)
+    # 4-6 px but where a gap erases or a wobble thins the middle row
+    assert sum(w >= MAX_WIDTH - 2 for w in thick) >= 50 > sum(w >= MAX_WIDTH - 2 for w in plain) + 15
+    with pytest.raises(ValueError, match="--stroke-aug"):
+        make_config("x", "d", stroke_thick=0.5)
+
+
 def test_gaps_and_wobble_alter_the_line():
     # Over many seeds, some outputs lose ink at the line's middle row (a gap) or move it (a wobble).
     edges = torch.from_numpy(vertical_line()).permute(2, 0, 1).contiguous()

@@ -60,6 +60,8 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stroke-aug", action="store_true",
                    help="redraw the input lines 1-6 px thick with wobble and gaps, so drawn strokes work "
                         "(edges/sketch inputs)")
+    p.add_argument("--stroke-thick", type=fraction, default=0.0, metavar="P",
+                   help="with --stroke-aug: draw a line 4-6 px thick with probability P, else 1-6 px (default 0)")
     p.add_argument("--upsample", choices=("deconv", "resize", "subpixel"),
                    help="decoder upsampling: deconv (default, the paper), resize (nearest x2 + 3x3 conv) or subpixel "
                         "(PixelShuffle, ICNR init); the last two leave no checkerboard. With --init-from a deconv model, "
@@ -78,7 +80,8 @@ def recipe_options(args: argparse.Namespace) -> dict:
     return dict(hints=args.hints, hint_radius=args.hint_radius, hint_length=args.hint_length,
                 hint_recolour=args.hint_recolour, hints_every_scale=args.hints_every_scale,
                 hint_fill=args.hint_fill, palette=args.palette,
-                stroke_aug=args.stroke_aug, upsample=args.upsample, diffaugment=args.diffaugment,
+                stroke_aug=args.stroke_aug, stroke_thick=args.stroke_thick, upsample=args.upsample,
+                diffaugment=args.diffaugment,
                 feature_matching=args.feature_matching, init_discriminator=args.init_discriminator)
 
 

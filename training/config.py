@@ -36,12 +36,14 @@ class DataConfig:
     # `hint_radius` / `hint_length`: the largest training hint (px at crop size); evaluation always
     # uses the defaults, so hinted scores compare across runs. `hint_recolour`: the probability that
     # a hinted pair's photo and hints are hue-turned, so hint colours are followed; turned pairs are
-    # L1 targets only, D never sees them (training/hints.py).
+    # L1 targets only, D never sees them (training/hints.py). `stroke_thick`: the probability that a
+    # stroke-augmented line is drawn 4-6 px (the widths whose seams show), else 1-6 uniformly.
     hints: int = 0
     hint_radius: Annotated[int, Range(1, 64)] = 3
     hint_length: Annotated[int, Range(0, 256)] = 8
     hint_recolour: Annotated[float, Range(0, 1)] = 0.0
     stroke_aug: bool = False
+    stroke_thick: Annotated[float, Range(0, 1)] = 0.0
 
 
 @dataclass
@@ -168,6 +170,8 @@ def make_config(
     if init_from and gen.palette and not palette:
         raise ConfigError(f"--init-from {init_from} takes a palette colour: pass --palette")
     gen = dataclasses.replace(gen, hints=hints > 0, hint_fill_mode=fill_mode, palette=palette, **wanted)
+    if overrides.get("stroke_thick") and not stroke_aug:
+        raise ConfigError("--stroke-thick weights --stroke-aug's widths: pass --stroke-aug too")
     if stroke_aug and input_kind not in ("edges", "sketch"):
         raise ConfigError(f"--stroke-aug redraws lines: it needs --input-kind edges or sketch, not {input_kind}")
     if objective not in OBJECTIVES:

@@ -92,7 +92,7 @@ class PairDataset:
                 if self.cfg.flip and torch.rand((), generator=generator).item() < 0.5:
                     ai, bi = ai.flip(-1), bi.flip(-1)
                 if strokes:
-                    ai = augment_strokes(ai, generator)
+                    ai = augment_strokes(ai, generator, self.cfg.stroke_thick)
                 a_out.append(ai)
                 b_out.append(bi)
             a, b = torch.stack(a_out), torch.stack(b_out)

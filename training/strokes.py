@@ -52,10 +52,12 @@ def spline_weights(n: int) -> np.ndarray:
     return np.stack([ndimage.map_coordinates(e, at, order=3) for e in np.eye(WOBBLE_GRID)], axis=1)
 
 
-def augment_strokes(edges: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+def augment_strokes(edges: torch.Tensor, generator: torch.Generator | None = None, thick: float = 0.0) -> torch.Tensor:
     """One 3xHxW uint8 line image -> the same lines with gaps, wobble and a random 1-6 px width.
 
-    Gaps and wobble each happen half the time; every draw comes from `generator`.
+    Gaps and wobble each happen half the time; with probability `thick` the width is one of the
+    three thickest (a felt pen, where the seams show), else any. Every draw comes from `generator`;
+    `thick` 0 draws nothing extra, so older runs resume exactly.
     """
     darkness = 1.0 - edges.numpy().mean(axis=0, dtype=np.float32) / 255.0
     h, w = darkness.shape
@@ -72,6 +74,7 @@ def augment_strokes(edges: torch.Tensor, generator: torch.Generator | None = Non
         # A smooth field of shifts (px): the control grid spline-interpolated to every pixel.
         shift = np.stack([spline_weights(h) @ c @ spline_weights(w).T for c in coarse])
         darkness = ndimage.map_coordinates(darkness, np.mgrid[:h, :w] + shift, order=1, cval=0.0)
-    width = torch.randint(1, MAX_WIDTH + 1, (1,), generator=generator).item()
+    thickest = thick > 0 and torch.rand((), generator=generator).item() < thick
+    width = torch.randint(MAX_WIDTH - 2 if thickest else 1, MAX_WIDTH + 1, (1,), generator=generator).item()
     # Built channels-first in NumPy: a torch permute + contiguous stalls on a busy machine.
     return torch.from_numpy(np.repeat(to_gray(thicken(darkness, width))[None], edges.shape[0], axis=0))
