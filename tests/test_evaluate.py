@@ -82,11 +82,16 @@ def test_model_card(model_and_data, tmp_path):
     # ablation, notes and fine-tuning history appear.
     (tmp_path / "ablation.md").write_text("| metric | l1 | l1+cgan |")
     (tmp_path / "NOTES.md").write_text("Blurry at the edges.")
+    # The source's own history names its D's architecture: not where this run's D came from.
     config.training["init_from"] = {"model": "assets/models/edges2shoes", "steps": 5, "epochs": 0.5,
-                                    "wall_seconds": 3600, "device": "cpu", "command": "python -m training ship edges2shoes"}
+                                    "wall_seconds": 3600, "device": "cpu", "command": "python -m training ship edges2shoes",
+                                    "discriminator": "70x70 PatchGAN, ndf 32"}
     card = write_card(RECIPES["edges2shoes"], tmp_path, config).read_text()
     assert "samples.jpg" in card and "| metric | l1 | l1+cgan |" in card and "Blurry at the edges." in card
-    assert "Started from `assets/models/edges2shoes`" in card and "1.00 h on cpu" in card
+    assert "Started from `assets/models/edges2shoes` (fresh discriminator" in card and "1.00 h on cpu" in card
+    config.training["init_from"]["discriminator_from"] = "runs/x/checkpoints/step_00000005"
+    card = write_card(RECIPES["edges2shoes"], tmp_path, config).read_text()
+    assert "(discriminator from `runs/x/checkpoints/step_00000005` and fresh optimiser)" in card
     assert "hints" not in card  # a lines-only model has no hinted rows nor hint columns
     assert "upsampling by 4x4 stride-2 transposed conv (the paper)" in card
     config.metrics.update(hinted_L1=0.2, hinted_PSNR=18.5, hinted_color_intersection=0.87)

@@ -297,7 +297,7 @@ def test_a_fine_tune_can_start_its_discriminator_from_the_source_run(dataset, tm
     saved = load_file(ckpt / "discriminator.safetensors")
     assert all(torch.equal(v, saved[k]) for k, v in t.D.state_dict().items())
     t.init_generator()
-    assert models.load(t.export()).config.training["init_from"]["discriminator"] == str(ckpt)  # the card tells it
+    assert models.load(t.export()).config.training["init_from"]["discriminator_from"] == str(ckpt)  # the card tells it
     with pytest.raises(ValueError, match="differs from this run's"):  # another D width
         Trainer(tiny("w", dataset, ndf=8, init_discriminator=str(ckpt)), tmp_path / "w", progress=False).init_discriminator()
     with pytest.raises(SystemExit, match="^2$"):  # a model folder is not a checkpoint folder

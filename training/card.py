@@ -88,7 +88,8 @@ def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path | None = 
     if init := t.get("init_from"):
         lines.append(
             f"- Started from `{init['model']}` ("
-            + (f"discriminator from `{init['discriminator']}`" if init.get("discriminator") else "fresh discriminator")
+            + (f"discriminator from `{init['discriminator_from']}`" if init.get("discriminator_from")
+               else "fresh discriminator")
             + " and fresh optimiser), itself trained "
             f"{init.get('steps', '?')} steps = {init.get('epochs', '?')} epochs, "
             f"{init.get('wall_seconds', 0) / 3600:.2f} h on {init.get('device', '?')}: `{init.get('command', 'n/a')}`"

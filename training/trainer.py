@@ -331,7 +331,7 @@ class Trainer:
         if cfg.init_from:
             model_cfg.training["init_from"] = {"model": cfg.init_from, **cfg.init_history}
             if cfg.init_discriminator:
-                model_cfg.training["init_from"]["discriminator"] = cfg.init_discriminator
+                model_cfg.training["init_from"]["discriminator_from"] = cfg.init_discriminator
         return save_model(self.run_dir / "model", self.G, model_cfg)
 
     def write_samples(self) -> None:
