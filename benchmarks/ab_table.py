@@ -44,7 +44,7 @@ def row(run: Path, steps: list[int], data: str, limit: int, follow_n: int, strok
         cells.append(f"{follow(str(model), data, follow_n, quiet=True)['all']:.2f}" if "hinted_PSNR" in s else "-")
     state = run / "checkpoints" / f"step_{max(steps):08d}" / "state.json"
     wall = json.loads(state.read_text()).get("wall_seconds", float("nan"))
-    return f"| {run.name} | {'+'.join(map(str, steps))} | {wall / 3600:.2f} | " + " | ".join(cells) + " |"
+    return f"| {run.parent.name}/{run.name} | {'+'.join(map(str, steps))} | {wall / 3600:.2f} | " + " | ".join(cells) + " |"
 
 
 def main() -> None:
