@@ -4,12 +4,15 @@
     python benchmarks/hints_strokes.py widths --model assets/models/edges2shoes --data data/edges2shoes \
         [--widths 1,3,5] [--limit 20]
     python benchmarks/hints_strokes.py follow --model MODEL --data data/edges2shoes [--limit 24] [--sheet PNG]
+    python benchmarks/hints_strokes.py ceiling --data data/edges2shoes [--widths 3,5] [--limit 100]
 
 `cost`: milliseconds per 256x256 pair to sample 10 training hints and to augment the strokes (on
 the first --images training pairs), and ms per training step of the compact preset plain, with
 --hints 10, with --stroke-aug and with both. `widths`: the model's val scores with the input lines redrawn 1, 3, 5
 px wide (structure still against the 1-px lines); the issue's target is thick lines within 0.03
-of thin ones on structure and colour. `follow` (hint models): a user's colour, not the photo's. Three
+of thin ones on structure and colour. `ceiling`: how much of the 1-px lines survives a thick pen, as
+the edge F1 of the thickened lines thinned again (skimage skeletonize) against the originals: near 1
+means a seam-free model could score as well from thick lines as from thin ones. `follow` (hint models): a user's colour, not the photo's. Three
 brush strokes (4-px radius at 256, the studio's default) of one palette colour go on the object of
 each val photo; it prints how far the object's mean Lab (a*, b*) moves from the unhinted output
 towards that colour (1: all the way, 0: ignored) and the hue error left, per colour, and writes a
@@ -93,6 +96,22 @@ def widths(model: str, data: str, sizes: list[int], limit: int) -> None:
         print(f"| {w} px{delta} | " + " | ".join(f"{s.get(k, float('nan')):.3f}" for k in SCORES) + " |")
 
 
+def ceiling(data: str, sizes: list[int], limit: int) -> None:
+    import numpy as np
+    from skimage.morphology import skeletonize
+
+    from hed_edges.metrics import edge_f1
+    from training.evaluate import to_uint8
+    from training.strokes import thicken_lines
+
+    pairs = PairDataset(data, DataConfig(root=data, jitter=False, flip=False), "val", train=False, progress=False)
+    lines = [to_uint8(pairs.batch([i])[0][0]) for i in range(min(limit, len(pairs)) if limit else len(pairs))]
+    print(f"{data}, {len(lines)} val pairs\n| lines | F1 of the thinned thick lines against the 1-px ones |\n|---|---|")
+    for w in sizes:
+        f1 = [edge_f1(skeletonize(thicken_lines(x, w).mean(axis=2) < 128), x.mean(axis=2) < 128)["f1"] for x in lines]
+        print(f"| {w} px | {np.mean(f1):.3f} |")
+
+
 PALETTE = {"red": (200, 30, 30), "blue": (40, 70, 210), "yellow": (235, 200, 40), "green": (40, 150, 60)}
 
 
@@ -173,6 +192,10 @@ def main() -> None:
     w.add_argument("--data", required=True)
     w.add_argument("--widths", default="1,3,5")
     w.add_argument("--limit", type=int, default=20)
+    k = sub.add_parser("ceiling")
+    k.add_argument("--data", required=True)
+    k.add_argument("--widths", default="3,5")
+    k.add_argument("--limit", type=int, default=100)
     f = sub.add_parser("follow")
     f.add_argument("--model", required=True)
     f.add_argument("--data", required=True)
@@ -182,6 +205,8 @@ def main() -> None:
     torch.set_num_threads(2)
     if args.command == "cost":
         cost(args.data, args.steps, args.images)
+    elif args.command == "ceiling":
+        ceiling(args.data, [int(x) for x in args.widths.split(",")], args.limit)
     elif args.command == "follow":
         follow(args.model, args.data, args.limit, args.sheet)
     else:
