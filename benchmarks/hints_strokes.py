@@ -12,9 +12,9 @@ the first --images training pairs), and ms per training step of the compact pres
 px wide (structure still against the 1-px lines); the issue's target is thick lines within 0.03
 of thin ones on structure and colour. `ceiling`: how much of the 1-px lines survives a thick pen, as
 the edge F1 of the thickened lines thinned again (skimage skeletonize) against the originals: near 1
-means a seam-free model could score as well from thick lines as from thin ones. `follow` (hint models): a user's colour, not the photo's. Three
-brush strokes (4-px radius at 256, the studio's default) of one palette colour go on the object of
-each val photo; it prints how far the object's mean Lab (a*, b*) moves from the unhinted output
+means a seam-free model could score as well from thick lines as from thin ones. `follow` (hint
+models): a user's colour, not the photo's. Three brush strokes (4-px radius at 256, the studio's
+default) of one palette colour go on the object of each val photo; it prints how far the object's mean Lab (a*, b*) moves from the unhinted output
 towards that colour (1: all the way, 0: ignored) and the hue error left, per colour, and writes a
 sheet (lines + strokes | no hints | hinted) to look at.
 """
