@@ -13,6 +13,7 @@ from .config import HINT_CHANNELS, ModelConfig
 from .hints import hint_tensor, palette_planes
 from .images import to_rgb
 from .networks import Generator
+from .strokes import thin_strokes
 
 
 def to_tensor(image: Image.Image) -> torch.Tensor:
@@ -56,6 +57,11 @@ class Translator:
         """Whether this model takes one colour for the whole object (`colour=` in a call)."""
         return self.config.generator.palette
 
+    @property
+    def takes_lines(self) -> bool:
+        """Whether the input is black-on-white lines (edges, sketches), whose strokes `thin_lines` thins."""
+        return self.config.input_kind in ("edges", "sketch")
+
     def prepare(self, image: Image.Image, size: int) -> tuple[Image.Image, tuple[int, int, int, int]]:
         """Pad to a square with the model's pad colour, then resize to `size`.
 
@@ -76,7 +82,8 @@ class Translator:
 
     @torch.inference_mode()
     def __call__(self, image: Image.Image, hints: Image.Image | None = None, seed: int | None = None,
-                 size: int = 256, colour: tuple[int, int, int] | str | None = "auto") -> Image.Image:
+                 size: int = 256, colour: tuple[int, int, int] | str | None = "auto", thin_lines: bool = False
+                 ) -> Image.Image:
         """Translate `image`; the result keeps its aspect ratio with its long side = `size`.
 
         `hints` (hint models only): an RGBA layer over `image` (any size; it is stretched to the
@@ -85,6 +92,8 @@ class Translator:
         `colour` (palette models only): the object's overall colour as 8-bit RGB; "auto" (default): one
         drawn by `seed` from the training photos' colours when no hints are given, none with hints (they
         say the colours); None: none, the model's own averaged palette.
+        `thin_lines` (line models only): thin strokes of any width to the training edges' width first
+        (models.strokes); off by default, the model takes the lines as drawn.
         """
         multiple = self.generator.multiple
         if size < multiple or size % multiple:
@@ -94,6 +103,8 @@ class Translator:
         if colour not in ("auto", None) and not self.has_palette:
             raise ValueError(f"model {self.name} takes no overall colour (its has_palette is False)")
         square, box = self.prepare(image, size)
+        if thin_lines and self.takes_lines:
+            square = thin_strokes(square, size)
         x = to_tensor(square)
         if self.accepts_hints:
             # No hint layer = all-zero hint channels: the model was trained to work from lines alone.

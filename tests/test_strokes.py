@@ -4,10 +4,12 @@ import pytest
 import torch
 from PIL import Image
 
+import models
+from models.strokes import thin_strokes
 from training.config import DataConfig, make_config
 from training.data import DataError, PairDataset
 from training.evaluate import evaluate
-from training.strokes import MAX_WIDTH, augment_strokes, pen, thicken_lines
+from training.strokes import MAX_WIDTH, ZOOM_MAX, ZOOM_MIN, augment_strokes, pen, thicken_lines, zoom_out
 
 from helpers import make_dataset, make_model
 
@@ -87,6 +89,36 @@ def test_label_maps_are_never_redrawn(dataset):
     assert torch.equal(batch(dataset, True, True)[0], batch(dataset, True, False)[0])
     with pytest.raises(ValueError, match="--stroke-aug"):
         make_config("x", str(dataset), input_kind="labels", stroke_aug=True)
+    with pytest.raises(ValueError, match="--zoom-out"):
+        make_config("x", str(dataset), input_kind="labels", zoom_out=0.3)
+
+
+def test_zoom_out_puts_the_whole_pair_smaller_on_white_and_keeps_lines_dark():
+    lines = torch.from_numpy(vertical_line(72)).permute(2, 0, 1).contiguous()
+    photo = torch.full((3, 72, 72), 40, dtype=torch.uint8)
+    for seed in range(20):
+        a, b = zoom_out(lines, photo, 64, torch.Generator().manual_seed(seed))
+        assert a.shape == b.shape == (3, 64, 64) and a.dtype == b.dtype == torch.uint8
+        dark = (b[0] < 128).nonzero()
+        height, width = (dark.amax(dim=0) - dark.amin(dim=0) + 1).tolist()
+        assert height == width and ZOOM_MIN * 64 - 1 <= height <= ZOOM_MAX * 64 + 1  # the photo, shrunk whole
+        assert (b[0] > 250).sum() == 64 * 64 - height * width  # white paper all round it
+        darkness = 1.0 - a[0].float() / 255.0
+        rows = darkness.sum(dim=1)
+        line = rows[rows > 0.1][2:-2]  # away from the line's ends
+        assert len(line) and ((line > 0.85) & (line < 1.15)).all()  # as much ink a row as a 1-px black line...
+        assert ((darkness > 0.1).sum(dim=1) <= 2).all()  # ...no wider than 2 px: not faded to a grey smear
+        assert torch.equal(a, zoom_out(lines, photo, 64, torch.Generator().manual_seed(seed))[0])
+
+
+def test_dataset_zooms_out_only_when_asked(dataset):
+    def pairs(zoom):
+        cfg = DataConfig(root=str(dataset), load_size=72, crop_size=64, zoom_out=zoom)
+        return PairDataset(dataset, cfg, "train", progress=False).batch([0, 1], torch.Generator().manual_seed(0))
+    plain, never, always = pairs(0.0), pairs(0.0), pairs(1.0)
+    assert torch.equal(plain[0], never[0])  # zoom 0 draws nothing: older runs resume exactly
+    assert not torch.equal(plain[1], always[1])
+    assert ((always[1] == 1.0).all(dim=1).float().mean(dim=(1, 2)) > 0.19).all()  # >= 1 - 0.9**2 of it is paper
 
 
 def test_evaluate_can_feed_thick_strokes(tmp_path):
@@ -113,3 +145,39 @@ def test_cli_says_in_one_line_that_labels_take_no_stroke_aug(dataset, tmp_path, 
                       "--input-kind", "labels", "--stroke-aug"])
     err = capsys.readouterr().err
     assert e.value.code == 2 and err.strip().count("\n") == 0 and "--stroke-aug" in err
+
+
+def test_thin_strokes_brings_any_pen_to_the_training_width():
+    for width in (1, 3, 5, 6):
+        thick = Image.fromarray(thicken_lines(vertical_line(64), width))
+        thin = np.asarray(thin_strokes(thick))
+        assert thin.shape == (64, 64, 3) and set(np.unique(thin)) <= {0, 255}
+        assert line_width(thin) == 1, width
+        assert (thin[8:-8].mean(axis=2) < 128).any(axis=1).all()  # no gap opened along the line
+        assert line_width(np.asarray(thin_strokes(thick, size=512))) == 2  # a 256-px line's width at 512
+    blank = Image.new("RGB", (32, 32), "white")
+    assert np.asarray(thin_strokes(blank)).min() == 255
+
+
+def test_translator_thins_strokes_when_asked_and_for_line_models_only(tmp_path):
+    size = 64
+    thick = Image.fromarray(thicken_lines(vertical_line(size), 5))
+    edges = models.load(make_model(tmp_path / "edges", ngf=4, num_downs=6))
+    assert edges.takes_lines
+    as_drawn = np.asarray(edges(thick, seed=1, size=size))
+    thinned = np.asarray(edges(thick, seed=1, size=size, thin_lines=True))
+    assert np.array_equal(thinned, np.asarray(edges(thin_strokes(thick, size), seed=1, size=size)))
+    assert not np.array_equal(thinned, as_drawn)
+    labels = models.load(make_model(tmp_path / "labels", ngf=4, num_downs=6, input_kind="labels"))
+    assert not labels.takes_lines
+    assert np.array_equal(np.asarray(labels(thick, seed=1, size=size)),
+                          np.asarray(labels(thick, seed=1, size=size, thin_lines=True)))
+
+
+def test_evaluate_scores_the_model_alone_unless_asked_to_thin(tmp_path):
+    model = make_model(tmp_path / "m", ngf=4, num_downs=6)
+    data = make_dataset(tmp_path / "d", n_train=1, n_val=2)
+    alone = evaluate(model, data, tmp_path / "alone", structure=False, stroke_width=5)
+    thinned = evaluate(model, data, tmp_path / "thinned", structure=False, stroke_width=5, thin_lines=True)
+    assert (alone["thin_lines"], thinned["thin_lines"]) == (False, True)
+    assert alone["summary"]["L1"] != thinned["summary"]["L1"]

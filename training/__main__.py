@@ -62,6 +62,9 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
                         "(edges/sketch inputs)")
     p.add_argument("--stroke-thick", type=fraction, default=0.0, metavar="P",
                    help="with --stroke-aug: draw a line 4-6 px thick with probability P, else 1-6 px (default 0)")
+    p.add_argument("--zoom-out", type=fraction, default=0.0, metavar="P",
+                   help="shrink a pair to 50-90%% onto white paper with probability P, so a drawing smaller than the "
+                        "frame is in distribution (edges/sketch inputs of objects shot on white; default 0)")
     p.add_argument("--upsample", choices=("deconv", "resize", "subpixel"),
                    help="decoder upsampling: deconv (default, the paper), resize (nearest x2 + 3x3 conv) or subpixel "
                         "(PixelShuffle, ICNR init); the last two leave no checkerboard. With --init-from a deconv model, "
@@ -80,7 +83,8 @@ def recipe_options(args: argparse.Namespace) -> dict:
     return dict(hints=args.hints, hint_radius=args.hint_radius, hint_length=args.hint_length,
                 hint_recolour=args.hint_recolour, hints_every_scale=args.hints_every_scale,
                 hint_fill=args.hint_fill, palette=args.palette,
-                stroke_aug=args.stroke_aug, stroke_thick=args.stroke_thick, upsample=args.upsample,
+                stroke_aug=args.stroke_aug, stroke_thick=args.stroke_thick, zoom_out=args.zoom_out,
+                upsample=args.upsample,
                 diffaugment=args.diffaugment,
                 feature_matching=args.feature_matching, init_discriminator=args.init_discriminator)
 
@@ -166,6 +170,9 @@ def main(argv: list[str] | None = None) -> None:
     ev.add_argument("--stroke-width", type=positive_int, default=1, metavar="PX",
                     help="redraw the input lines PX wide (structure still scored against the 1-px lines): do drawn "
                          "strokes leave seams? (default out: MODEL/eval_SPLIT_strokePX)")
+    ev.add_argument("--thin-lines", action="store_true",
+                    help="thin the input lines first, as the studio does (default: the model on the lines as given; "
+                         "default out: MODEL/eval_SPLIT[_strokePX]_thinned)")
 
     re = sub.add_parser("retrain", help="photos folder -> edge dataset -> trained model in the app")
     re.add_argument("photos", type=existing_dir, help="a folder of your photos (nested folders and mixed formats are fine)")
@@ -223,10 +230,11 @@ def dispatch(args: argparse.Namespace) -> None:
         if args.step is not None:
             model = checkpoint_model(model, args.step)
         stroke = f"_stroke{args.stroke_width}" if args.stroke_width > 1 else ""
-        out = Path(args.out) if args.out else model / f"eval_{args.split}{stroke}"
+        thinned = "_thinned" if args.thin_lines else ""
+        out = Path(args.out) if args.out else model / f"eval_{args.split}{stroke}{thinned}"
         metrics = evaluate(model, args.data, out, split=args.split, direction=args.direction,
                            limit=args.limit, structure=not args.no_structure, device=args.device, seed=args.seed,
-                           stroke_width=args.stroke_width)
+                           stroke_width=args.stroke_width, thin_lines=args.thin_lines)
         print(f"metrics: {out / 'metrics.json'}")
         for k, v in metrics["summary"].items():
             print(f"  {k}: {v:.4f}" if isinstance(v, float) else f"  {k}: {v}")

@@ -38,12 +38,14 @@ class DataConfig:
     # a hinted pair's photo and hints are hue-turned, so hint colours are followed; turned pairs are
     # L1 targets only, D never sees them (training/hints.py). `stroke_thick`: the probability that a
     # stroke-augmented line is drawn 4-6 px (the widths whose seams show), else 1-6 uniformly.
+    # `zoom_out`: the probability that a pair is shrunk onto white paper (objects drawn small).
     hints: int = 0
     hint_radius: Annotated[int, Range(1, 64)] = 3
     hint_length: Annotated[int, Range(0, 256)] = 8
     hint_recolour: Annotated[float, Range(0, 1)] = 0.0
     stroke_aug: bool = False
     stroke_thick: Annotated[float, Range(0, 1)] = 0.0
+    zoom_out: Annotated[float, Range(0, 1)] = 0.0
 
 
 @dataclass
@@ -172,8 +174,11 @@ def make_config(
     gen = dataclasses.replace(gen, hints=hints > 0, hint_fill_mode=fill_mode, palette=palette, **wanted)
     if overrides.get("stroke_thick") and not stroke_aug:
         raise ConfigError("--stroke-thick weights --stroke-aug's widths: pass --stroke-aug too")
-    if stroke_aug and input_kind not in ("edges", "sketch"):
-        raise ConfigError(f"--stroke-aug redraws lines: it needs --input-kind edges or sketch, not {input_kind}")
+    line_options = {"--stroke-aug redraws lines": stroke_aug,
+                    "--zoom-out shrinks lines onto white paper": overrides.get("zoom_out")}
+    for what, on in line_options.items():
+        if on and input_kind not in ("edges", "sketch"):
+            raise ConfigError(f"{what}: it needs --input-kind edges or sketch, not {input_kind}")
     if objective not in OBJECTIVES:
         raise ConfigError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     if preset not in PRESETS:

@@ -15,7 +15,7 @@ from tqdm import tqdm
 from models.images import BadImageError, open_image, to_rgb
 
 from .config import DataConfig
-from .strokes import augment_strokes
+from .strokes import augment_strokes, zoom_out
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
@@ -75,17 +75,20 @@ class PairDataset:
         return len(self.files)
 
     def batch(self, indices: list[int], generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Float tensors in [-1, 1]; random crop + mirror when training with jitter, then the
-        stroke augmentation of line inputs when asked for (never of label maps)."""
+        """Float tensors in [-1, 1]; random crop + mirror when training with jitter, then the zoom-out
+        and stroke augmentation of line inputs when asked for (never of label maps)."""
         a = self.inputs[indices]
         b = self.targets[indices]
         strokes = self.cfg.stroke_aug and not self.nearest_input
-        if self.train and (self.cfg.jitter or self.cfg.flip or strokes):
+        zoom = self.cfg.zoom_out > 0 and not self.nearest_input
+        if self.train and (self.cfg.jitter or self.cfg.flip or strokes or zoom):
             crop = self.cfg.crop_size
             a_out, b_out = [], []
             for i in range(len(indices)):
                 ai, bi = a[i], b[i]
-                if self.cfg.jitter:
+                if zoom and torch.rand((), generator=generator).item() < self.cfg.zoom_out:
+                    ai, bi = zoom_out(ai, bi, crop, generator)  # its placement is the jitter
+                elif self.cfg.jitter:
                     span = ai.shape[-1] - crop
                     y, x = (torch.randint(0, span + 1, (2,), generator=generator).tolist())
                     ai, bi = ai[:, y:y + crop, x:x + crop], bi[:, y:y + crop, x:x + crop]

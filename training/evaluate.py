@@ -12,11 +12,14 @@ real photos' score) and one palette for every object (colour-spread ratio).
 A hint model is also scored with 10 seeded colour hints drawn from each real photo (`hinted_*`:
 how far a few strokes of the right colour take it), and `stroke_width` redraws the input lines
 thicker (structure still against the 1-px lines) to check that drawn strokes leave no seams.
+The model is scored on the lines as given; `thin_lines` scores what the studio shows instead, the
+lines thinned first (models.strokes).
 A palette model's plain scores are with its colour drawn by seed, as the studio draws it; `average_*`
 are without one (its own averaged palette).
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 from pathlib import Path
@@ -137,7 +140,7 @@ def to_uint8(t) -> np.ndarray:
 
 def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: str = "val",
              direction: str = "AtoB", limit: int = 0, structure: bool = True, device: str = "cpu",
-             seed: int = 0, stroke_width: int = 1) -> dict:
+             seed: int = 0, stroke_width: int = 1, thin_lines: bool = False) -> dict:
     """Translate every pair of `split`, write input|output|target images and metrics.json.
 
     Hint models also get input | output | hints | hinted output | target grids and `hinted_*` scores."""
@@ -167,7 +170,9 @@ def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: st
         ref = inp.mean(axis=2) < 128
         if stroke_width > 1:
             inp = thicken_lines(inp, stroke_width)
-        fake = np.asarray(translator(Image.fromarray(inp), seed=seed + i, size=cfg.crop_size))
+        translate = functools.partial(translator, Image.fromarray(inp), seed=seed + i, size=cfg.crop_size,
+                                      thin_lines=thin_lines)
+        fake = np.asarray(translate())
         row = {
             "file": pairs.files[i].name,
             "L1": l1_distance(fake, real),
@@ -189,14 +194,14 @@ def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: st
             f1_real = edge_f1(np.asarray(extract_edges(Image.fromarray(real), size=None)) < 128, ref)["f1"]
             row.update(edge_f1_fake=f1_fake, edge_f1_real=f1_real)
         if translator.has_palette:  # its own averaged palette (no colour given), beside the drawn colour
-            average = np.asarray(translator(Image.fromarray(inp), seed=seed + i, size=cfg.crop_size, colour=None))
+            average = np.asarray(translate(colour=None))
             row.update(average_PSNR=float(peak_signal_noise_ratio(real, average, data_range=255)),
                        average_color_intersection=colour_score(lab_histograms(average), hr))
             average_ab.append(lab_mean_ab(average))
         columns = [inp, fake, real]
         if translator.accepts_hints:
             layer = hints_image(draw_hints(b[0], EVAL_HINTS, torch.Generator().manual_seed(seed * 1_000_003 + i)))
-            hinted = np.asarray(translator(Image.fromarray(inp), hints=layer, seed=seed + i, size=cfg.crop_size))
+            hinted = np.asarray(translate(hints=layer))
             row.update(hinted_L1=l1_distance(hinted, real),
                        hinted_PSNR=float(peak_signal_noise_ratio(real, hinted, data_range=255)),
                        hinted_color_intersection=colour_score(lab_histograms(hinted), hr))
@@ -228,6 +233,7 @@ def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: st
                        structure_ratio=f1_fake / f1_real if f1_real > 0 else float("nan"))
     summary["pairs"] = n
     result = {"model": str(model_dir), "data": str(data), "split": split, "seed": seed, "stroke_width": stroke_width,
+              "thin_lines": thin_lines,
               "summary": summary, "per_image": per_image}
     atomic_write_bytes(out / "metrics.json", json.dumps(result, indent=2).encode())
     return result

@@ -2,8 +2,11 @@
 
 HED edges are one pixel wide, so a 3-6 px pen in the studio is out of distribution (seams along
 every line). `augment_strokes` erases short gaps, wobbles the lines by a pixel or two and then
-draws them 1-6 px thick; `thicken_lines` is the fixed-width version evaluation uses. For line
-inputs (edges, sketches) only: label maps are categorical and never go through here.
+draws them 1-6 px thick; `thicken_lines` is the fixed-width version evaluation uses. People also
+draw an object smaller than the frame, with paper all round it, where every training pair fills
+its frame (the shoes model smears a shadow under a drawn sole: benchmarks/hand_drawn.py);
+`zoom_out` shrinks a pair onto white. For line inputs (edges, sketches) only: label maps are
+categorical and never go through here.
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import functools
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from scipy import ndimage
 
 MAX_WIDTH = 6  # px at the 256 training scale
@@ -18,6 +22,7 @@ MAX_SHIFT = 1.5  # px, peak of the smooth wobble field
 MAX_GAPS = 6
 MAX_GAP_RADIUS = 3  # px: a gap erases a square of side 2r+1 around a line pixel
 WOBBLE_GRID = 5  # control points per side of the wobble field: a smooth bend, not noise
+ZOOM_MIN, ZOOM_MAX = 0.5, 0.9  # the scale of a zoomed-out pair
 
 
 def pen(width: int) -> np.ndarray:
@@ -78,3 +83,28 @@ def augment_strokes(edges: torch.Tensor, generator: torch.Generator | None = Non
     width = torch.randint(MAX_WIDTH - 2 if thickest else 1, MAX_WIDTH + 1, (1,), generator=generator).item()
     # Built channels-first in NumPy: a torch permute + contiguous stalls on a busy machine.
     return torch.from_numpy(np.repeat(to_gray(thicken(darkness, width))[None], edges.shape[0], axis=0))
+
+
+def zoom_out(lines: torch.Tensor, photo: torch.Tensor, size: int, generator: torch.Generator | None = None
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+    """A whole line|photo pair (3xHxW uint8 each) shrunk to 50-90 % of `size` and put at one random
+    place on a `size` x `size` sheet of white paper.
+
+    The whole pair, not a jitter crop, so the object stays whole. The lines keep their ink
+    (the shrunk darkness divided by the scale): a 1-px line stays a dark 1-px line, not a grey one.
+    The photo's ground must be white (objects shot on white: shoes, bags, artwork), or its edge would show.
+    """
+    _, h, w = lines.shape
+    side = round(size * (ZOOM_MIN + (ZOOM_MAX - ZOOM_MIN) * torch.rand((), generator=generator).item()))
+    sh, sw = max(1, round(h * side / max(h, w))), max(1, round(w * side / max(h, w)))
+    y = torch.randint(0, size - sh + 1, (1,), generator=generator).item()
+    x = torch.randint(0, size - sw + 1, (1,), generator=generator).item()
+    def shrink(t: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(t[None].float(), (sh, sw), mode="bilinear", antialias=True, align_corners=False)[0]
+    ink = (shrink(255.0 - lines.float()) / 255.0 * (h / sh)).clamp(0.0, 1.0)
+    small = shrink(photo)
+    lines_out = torch.full((lines.shape[0], size, size), 255, dtype=torch.uint8)
+    photo_out = torch.full((photo.shape[0], size, size), 255, dtype=torch.uint8)
+    lines_out[:, y:y + sh, x:x + sw] = ((1.0 - ink) * 255.0).round().byte()
+    photo_out[:, y:y + sh, x:x + sw] = small.round().clamp(0, 255).byte()
+    return lines_out, photo_out

@@ -1,0 +1,128 @@
+"""What a line model makes of a drawing as a person draws it: few lines, a thick pen, filled eyes.
+
+    python benchmarks/hand_drawn.py --model assets/models/edges2shoes [--widths 3,6,12] [--seeds 4]
+        [--thin-lines] [--sheet out.png]
+
+The val edges are dense HED lines; a person draws a few closed outlines with a 3-12 px pen (on the
+studio's 512 px canvas). Three fixed drawings (a high-top shoe with a two-line sole, a handbag with a
+handle, a round creature with ears and filled eyes) are drawn at each pen width and translated at
+256 px with several seeds. Printed per drawing and width:
+- spill: the share of the ground (pixels farther than 8 px from the drawn shape, outlines filled)
+  that the output stains (any channel below 200): the smear below a sole, a cloud above a shoe.
+  These models were trained on objects photographed on white, so a clean drawing should leave the
+  ground white; 0 is best.
+- fill: the share of the shape's interior that is painted (not near-white): an object, not a sketch.
+The sheet shows drawing | one output per seed, a row per drawing and width: look at it before
+believing either number.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+from scipy import ndimage
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import models  # noqa: E402
+
+CANVAS, SIZE = 512, 256
+GROUND_MARGIN = 8  # px at SIZE: a rim this wide around the shape may be shadow or antialiasing
+STAIN, PAINT = 200, 235  # channel levels: stained ground, painted interior
+
+
+def shoe(d: ImageDraw.ImageDraw, w: int) -> None:
+    d.line([(120, 120), (200, 110), (230, 260), (330, 300), (420, 330), (440, 380), (430, 410), (90, 410),
+            (80, 300), (120, 120)], fill="black", width=w, joint="curve")
+    d.line([(85, 385), (435, 385)], fill="black", width=w)  # the second sole line
+    d.line([(160, 170), (210, 160)], fill="black", width=w)
+    d.line([(170, 220), (220, 210)], fill="black", width=w)
+
+
+def handbag(d: ImageDraw.ImageDraw, w: int) -> None:
+    d.polygon([(110, 220), (402, 220), (430, 420), (82, 420)], outline="black", width=w)
+    d.arc([180, 120, 332, 320], 180, 360, fill="black", width=w)  # the handle, ends on the top line
+    d.line([(110, 270), (402, 270)], fill="black", width=w)  # the flap
+    d.ellipse([246, 280, 266, 300], fill="black")  # the clasp
+
+
+def creature(d: ImageDraw.ImageDraw, w: int) -> None:
+    d.ellipse([136, 176, 376, 416], outline="black", width=w)
+    d.line([(170, 220), (150, 100), (220, 185)], fill="black", width=w, joint="curve")
+    d.line([(292, 185), (360, 100), (342, 220)], fill="black", width=w, joint="curve")
+    d.ellipse([200, 260, 225, 285], fill="black")  # filled eyes
+    d.ellipse([287, 260, 312, 285], fill="black")
+    d.arc([225, 300, 287, 340], 20, 160, fill="black", width=w)
+
+
+DRAWINGS = {"shoe": shoe, "handbag": handbag, "creature": creature}
+
+
+def drawing(name: str, width: int) -> Image.Image:
+    image = Image.new("RGB", (CANVAS, CANVAS), "white")
+    DRAWINGS[name](ImageDraw.Draw(image), width)
+    return image
+
+
+def shape_mask(name: str) -> np.ndarray:
+    """The drawn object at SIZE, the same for every pen: its lines drawn 12 px wide (a thin pen's
+    outline breaks up at SIZE) with every closed outline filled."""
+    ink = np.asarray(drawing(name, 12).convert("L").resize((SIZE, SIZE), Image.BOX)) < 128
+    return ndimage.binary_fill_holes(ink)
+
+
+def scores(output: Image.Image, shape: np.ndarray) -> tuple[float, float]:
+    rgb = np.asarray(output.convert("RGB"))
+    ground = ~ndimage.binary_dilation(shape, iterations=GROUND_MARGIN)
+    inside = ndimage.binary_erosion(shape, iterations=2)
+    spill = float((rgb[ground].min(axis=1) < STAIN).mean())
+    fill = float((rgb[inside].min(axis=1) < PAINT).mean()) if inside.any() else float("nan")
+    return spill, fill
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--drawings", default=",".join(DRAWINGS), help=f"comma-separated, from {', '.join(DRAWINGS)}")
+    parser.add_argument("--widths", default="3,6,12", help="pen widths in px on the 512 px canvas")
+    parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("--thin-lines", action="store_true", help="thin the strokes first (models.strokes)")
+    parser.add_argument("--sheet", help="PNG: drawing | one output per seed, a row per drawing and width")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    translator = models.load(args.model)
+    names = args.drawings.split(",")
+    unknown = set(names) - set(DRAWINGS)
+    if unknown:
+        parser.error(f"unknown drawing(s) {', '.join(sorted(unknown))}; choose from {', '.join(DRAWINGS)}")
+    widths = [int(w) for w in args.widths.split(",")]
+    rows, table = [], []
+    for name in names:
+        for width in widths:
+            image, shape = drawing(name, width), shape_mask(name)
+            outs = [translator(image, seed=s, size=SIZE, thin_lines=args.thin_lines) for s in range(args.seeds)]
+            spill, fill = zip(*(scores(o, shape) for o in outs))
+            table.append((name, width, statistics.mean(spill), statistics.mean(fill)))
+            rows.append([image.resize((SIZE, SIZE), Image.BOX)] + outs)
+    print(f"{args.model}{' (lines thinned)' if args.thin_lines else ''}, {args.seeds} seeds")
+    print("| drawing | pen px (512 canvas) | spill (0 best) | fill |\n|---|---|---|---|")
+    for name, width, spill, fill in table:
+        print(f"| {name} | {width} | {spill:.3f} | {fill:.2f} |")
+    print(f"| all | | {statistics.mean(t[2] for t in table):.3f} | {statistics.mean(t[3] for t in table):.2f} |")
+    if args.sheet:
+        sheet = Image.new("RGB", (SIZE * len(rows[0]), SIZE * len(rows)), "white")
+        for y, row in enumerate(rows):
+            for x, tile in enumerate(row):
+                sheet.paste(tile, (x * SIZE, y * SIZE))
+        sheet.save(args.sheet)
+        print(f"sheet: {args.sheet}")
+
+
+if __name__ == "__main__":
+    main()
