@@ -9,8 +9,8 @@ handle, a round creature with ears and filled eyes) are drawn at each pen width 
 256 px with several seeds. Printed per drawing and width:
 - spill: the share of the ground (pixels farther than 8 px from the drawn shape, outlines filled)
   that the output stains (any channel below 200): the smear below a sole, a cloud above a shoe.
-  These models were trained on objects photographed on white, so a clean drawing should leave the
-  ground white; 0 is best.
+  Shoes, handbags and pokemon were trained on objects on white, so a clean drawing should leave the
+  ground white; 0 is best. (Not for cats: listing photos have a room behind the cat.)
 - fill: the share of the shape's interior that is painted (not near-white): an object, not a sketch.
 The sheet shows drawing | one output per seed, a row per drawing and width: look at it before
 believing either number.
