@@ -1,12 +1,13 @@
 """What a line model makes of a drawing as a person draws it: few lines, a thick pen, filled eyes.
 
     python benchmarks/hand_drawn.py --model assets/models/edges2shoes [--widths 3,6,12] [--seeds 4]
-        [--thin-lines] [--sheet out.png]
+        [--colour "#c81e1e"] [--thin-lines] [--sheet out.png]
 
 The val edges are dense HED lines; a person draws a few closed outlines with a 3-12 px pen (on the
 studio's 512 px canvas). Three fixed drawings (a high-top shoe with a two-line sole, a handbag with a
 handle, a round creature with ears and filled eyes) are drawn at each pen width and translated at
-256 px with several seeds. Printed per drawing and width:
+256 px with several seeds (palette models: each seed draws the object's colour, or `--colour` gives
+it, as "Paint it this colour" does in the studio). Printed per drawing and width:
 - spill: the share of the ground (pixels farther than 8 px from the drawn shape, outlines filled)
   that the output stains (any channel below 200): the smear below a sole, a cloud above a shoe.
   Shoes, handbags and pokemon were trained on objects on white, so a clean drawing should leave the
@@ -30,6 +31,7 @@ from scipy import ndimage
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import models  # noqa: E402
+from app.handlers import parse_colour  # noqa: E402
 
 CANVAS, SIZE = 512, 256
 GROUND_MARGIN = 8  # px at SIZE: a rim this wide around the shape may be shadow or antialiasing
@@ -63,6 +65,13 @@ def creature(d: ImageDraw.ImageDraw, w: int) -> None:
 DRAWINGS = {"shoe": shoe, "handbag": handbag, "creature": creature}
 
 
+def rgb(text: str) -> tuple[int, int, int]:
+    try:
+        return parse_colour(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def drawing(name: str, width: int) -> Image.Image:
     image = Image.new("RGB", (CANVAS, CANVAS), "white")
     DRAWINGS[name](ImageDraw.Draw(image), width)
@@ -91,6 +100,7 @@ def main() -> None:
     parser.add_argument("--drawings", default=",".join(DRAWINGS), help=f"comma-separated, from {', '.join(DRAWINGS)}")
     parser.add_argument("--widths", default="3,6,12", help="pen widths in px on the 512 px canvas")
     parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("--colour", type=rgb, help="#rrggbb: the object's colour (palette models), not drawn by seed")
     parser.add_argument("--thin-lines", action="store_true", help="thin the strokes first (models.strokes)")
     parser.add_argument("--sheet", help="PNG: drawing | one output per seed, a row per drawing and width")
     parser.add_argument("--threads", type=int, default=1)
@@ -106,11 +116,13 @@ def main() -> None:
     for name in names:
         for width in widths:
             image, shape = drawing(name, width), shape_mask(name)
-            outs = [translator(image, seed=s, size=SIZE, thin_lines=args.thin_lines) for s in range(args.seeds)]
+            outs = [translator(image, seed=s, size=SIZE, thin_lines=args.thin_lines, colour=args.colour or "auto")
+                    for s in range(args.seeds)]
             spill, fill = zip(*(scores(o, shape) for o in outs))
             table.append((name, width, statistics.mean(spill), statistics.mean(fill)))
             rows.append([image.resize((SIZE, SIZE), Image.BOX)] + outs)
-    print(f"{args.model}{' (lines thinned)' if args.thin_lines else ''}, {args.seeds} seeds")
+    colour = f", colour #{bytes(args.colour).hex()}" if args.colour else ""
+    print(f"{args.model}{' (lines thinned)' if args.thin_lines else ''}{colour}, {args.seeds} seeds")
     print("| drawing | pen px (512 canvas) | spill (0 best) | fill |\n|---|---|---|---|")
     for name, width, spill, fill in table:
         print(f"| {name} | {width} | {spill:.3f} | {fill:.2f} |")
