@@ -305,3 +305,19 @@ def test_a_fine_tune_can_start_its_discriminator_from_the_source_run(dataset, tm
                       "--ndf", "4", "--max-steps", "1", "--init-from", str(tmp_path / "src" / "model"),
                       "--init-discriminator", str(tmp_path / "src" / "model")])
     assert "no discriminator.safetensors" in capsys.readouterr().err
+
+
+def test_d_warmup_trains_the_discriminator_alone_first(dataset, tmp_path):
+    t = Trainer(tiny("warm", dataset, d_warmup=2, log_every=1), tmp_path, progress=False)
+    g0 = {k: v.clone() for k, v in t.G.state_dict().items()}
+    d0 = {k: v.clone() for k, v in t.D.state_dict().items()}
+
+    def moved(net, before):
+        return any(not torch.equal(v, before[k]) for k, v in net.state_dict().items() if v.is_floating_point()
+                   and "running" not in k)
+    terms = [t.train_step(step) for step in range(2)]
+    assert all(set(x) == {"D_real", "D_fake"} for x in terms)  # no generator terms: G was not trained
+    assert moved(t.D, d0) and not moved(t.G, g0)
+    assert {"G_gan", "G_l1"} <= set(t.train_step(2)) and moved(t.G, g0)
+    with pytest.raises(ValueError, match="--d-warmup"):
+        tiny("l1", dataset, objective="l1", d_warmup=5)

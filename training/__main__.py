@@ -75,6 +75,9 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init-discriminator", metavar="CHECKPOINT_DIR", type=existing_dir, default="",
                    help="with --init-from: start D from a run's checkpoint folder (runs/NAME/checkpoints/step_N, "
                         "the run the model came from) instead of fresh (default: fresh, which scored better on shoes)")
+    p.add_argument("--d-warmup", type=non_negative_int, default=0, metavar="STEPS",
+                   help="train only D for the first STEPS steps, G frozen, so a fresh D catches up with an --init-from "
+                        "G before G is judged by it (default 0)")
     p.add_argument("--feature-matching", type=non_negative_float, default=0.0, metavar="W",
                    help="add W x L1 between D's features of real and fake to G's loss (default 0: off)")
 
@@ -86,7 +89,8 @@ def recipe_options(args: argparse.Namespace) -> dict:
                 stroke_aug=args.stroke_aug, stroke_thick=args.stroke_thick, zoom_out=args.zoom_out,
                 upsample=args.upsample,
                 diffaugment=args.diffaugment,
-                feature_matching=args.feature_matching, init_discriminator=args.init_discriminator)
+                feature_matching=args.feature_matching, init_discriminator=args.init_discriminator,
+                d_warmup=args.d_warmup)
 
 
 def add_train_args(p: argparse.ArgumentParser) -> None:

@@ -85,6 +85,9 @@ class TrainConfig(JsonConfig):
     init_from: str = ""
     init_history: dict[str, Any] = field(default_factory=dict)
     init_discriminator: str = ""
+    # Steps at the start that train D alone, G frozen: a fresh D catches up with an already trained G
+    # before G is judged by it (fine-tunes where the source run's D is lost; see the edges2handbags card).
+    d_warmup: Annotated[int, Range(0, 10**9)] = 0
 
     @property
     def uses_gan(self) -> bool:
@@ -181,6 +184,8 @@ def make_config(
             raise ConfigError(f"{what}: it needs --input-kind edges or sketch, not {input_kind}")
     if objective not in OBJECTIVES:
         raise ConfigError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    if overrides.get("d_warmup") and "gan" not in objective:
+        raise ConfigError(f"--d-warmup trains the discriminator alone: objective {objective} has none")
     if preset not in PRESETS:
         raise ConfigError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
     widths = PRESETS[preset]

@@ -170,7 +170,8 @@ class Trainer:
             for group in opt.param_groups:
                 group["lr"] = self.lr_at(step)
         condition = a if cfg.discriminator.conditional else None
-        with self.autocast:
+        warmup = step < cfg.d_warmup  # D alone, G frozen
+        with self.autocast, torch.set_grad_enabled(not warmup):
             fake = self.G_train(g_in)
         terms: dict[str, float] = {}
         fake_logits = fm = None
@@ -204,6 +205,8 @@ class Trainer:
                     with torch.no_grad():
                         real_feats = self.D.features(*g_augment(d_condition, d_real))
                     fm = feature_matching_loss(fake_feats[:-1], real_feats[:-1])
+        if warmup:  # G waits until the fresh D has caught up with it
+            return terms
         loss_g, g_terms = generator_loss(fake_logits, fake, b, cfg.lambda_l1, cfg.uses_l1, fm, cfg.feature_matching)
         self.optimizers["G"].zero_grad(set_to_none=True)
         loss_g.backward()
