@@ -1,4 +1,6 @@
 """Stroke robustness (issue 11 item 4): thicker, wobbly, broken lines for line inputs only."""
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -181,3 +183,8 @@ def test_evaluate_scores_the_model_alone_unless_asked_to_thin(tmp_path):
     thinned = evaluate(model, data, tmp_path / "thinned", structure=False, stroke_width=5, thin_lines=True)
     assert (alone["thin_lines"], thinned["thin_lines"]) == (False, True)
     assert alone["summary"]["L1"] != thinned["summary"]["L1"]
+    from training.__main__ import main as training_cli
+
+    training_cli(["evaluate", "--model", str(model), "--data", str(data), "--no-structure", "--stroke-width", "5",
+                  "--thin-lines"])
+    assert json.loads((model / "eval_val_stroke5_thinned" / "metrics.json").read_text())["thin_lines"] is True
