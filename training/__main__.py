@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="redraw the input lines PX wide (structure still scored against the 1-px lines): do drawn "
                          "strokes leave seams? (default out: MODEL/eval_SPLIT_strokePX)")
     ev.add_argument("--thin-lines", action="store_true",
-                    help="thin the input lines first, as the studio does (default: the model on the lines as given; "
+                    help="thin the input lines to 1 px first (models.strokes; default: the model on the lines as given; "
                          "default out: MODEL/eval_SPLIT[_strokePX]_thinned)")
 
     re = sub.add_parser("retrain", help="photos folder -> edge dataset -> trained model in the app")

@@ -75,8 +75,9 @@ class PairDataset:
         return len(self.files)
 
     def batch(self, indices: list[int], generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Float tensors in [-1, 1]; random crop + mirror when training with jitter, then the zoom-out
-        and stroke augmentation of line inputs when asked for (never of label maps)."""
+        """Float tensors in [-1, 1]. Training: a random crop (jitter) or, for line inputs with zoom-out, the
+        whole pair shrunk onto paper; mirroring; then the stroke augmentation of line inputs when asked
+        for (never of label maps)."""
         a = self.inputs[indices]
         b = self.targets[indices]
         strokes = self.cfg.stroke_aug and not self.nearest_input

@@ -12,8 +12,8 @@ real photos' score) and one palette for every object (colour-spread ratio).
 A hint model is also scored with 10 seeded colour hints drawn from each real photo (`hinted_*`:
 how far a few strokes of the right colour take it), and `stroke_width` redraws the input lines
 thicker (structure still against the 1-px lines) to check that drawn strokes leave no seams.
-The model is scored on the lines as given; `thin_lines` scores what the studio shows instead, the
-lines thinned first (models.strokes).
+The model is scored on the lines as given; `thin_lines` thins them first (models.strokes; the
+studio does not).
 A palette model's plain scores are with its colour drawn by seed, as the studio draws it; `average_*`
 are without one (its own averaged palette).
 """
