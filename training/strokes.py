@@ -99,6 +99,7 @@ def zoom_out(lines: torch.Tensor, photo: torch.Tensor, size: int, generator: tor
     sh, sw = max(1, round(h * side / max(h, w))), max(1, round(w * side / max(h, w)))
     y = torch.randint(0, size - sh + 1, (1,), generator=generator).item()
     x = torch.randint(0, size - sw + 1, (1,), generator=generator).item()
+
     def shrink(t: torch.Tensor) -> torch.Tensor:
         return F.interpolate(t[None].float(), (sh, sw), mode="bilinear", antialias=True, align_corners=False)[0]
     ink = (shrink(255.0 - lines.float()) / 255.0 * (h / sh)).clamp(0.0, 1.0)
