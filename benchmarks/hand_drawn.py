@@ -86,11 +86,11 @@ def shape_mask(name: str) -> np.ndarray:
 
 
 def scores(output: Image.Image, shape: np.ndarray) -> tuple[float, float]:
-    rgb = np.asarray(output.convert("RGB"))
+    pixels = np.asarray(output.convert("RGB"))
     ground = ~ndimage.binary_dilation(shape, iterations=GROUND_MARGIN)
     inside = ndimage.binary_erosion(shape, iterations=2)
-    spill = float((rgb[ground].min(axis=1) < STAIN).mean())
-    fill = float((rgb[inside].min(axis=1) < PAINT).mean()) if inside.any() else float("nan")
+    spill = float((pixels[ground].min(axis=1) < STAIN).mean())
+    fill = float((pixels[inside].min(axis=1) < PAINT).mean()) if inside.any() else float("nan")
     return spill, fill
 
 
@@ -114,8 +114,9 @@ def main() -> None:
     widths = [int(w) for w in args.widths.split(",")]
     rows, table = [], []
     for name in names:
+        shape = shape_mask(name)
         for width in widths:
-            image, shape = drawing(name, width), shape_mask(name)
+            image = drawing(name, width)
             outs = [translator(image, seed=s, size=SIZE, thin_lines=args.thin_lines, colour=args.colour or "auto")
                     for s in range(args.seeds)]
             spill, fill = zip(*(scores(o, shape) for o in outs))
@@ -128,11 +129,8 @@ def main() -> None:
         print(f"| {name} | {width} | {spill:.3f} | {fill:.2f} |")
     print(f"| all | | {statistics.mean(t[2] for t in table):.3f} | {statistics.mean(t[3] for t in table):.2f} |")
     if args.sheet:
-        sheet = Image.new("RGB", (SIZE * len(rows[0]), SIZE * len(rows)), "white")
-        for y, row in enumerate(rows):
-            for x, tile in enumerate(row):
-                sheet.paste(tile, (x * SIZE, y * SIZE))
-        sheet.save(args.sheet)
+        grid = [np.concatenate([np.asarray(tile) for tile in row], axis=1) for row in rows]
+        Image.fromarray(np.concatenate(grid, axis=0)).save(args.sheet)
         print(f"sheet: {args.sheet}")
 
 

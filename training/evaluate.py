@@ -146,12 +146,12 @@ def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: st
     Hint models also get input | output | hints | hinted output | target grids and `hinted_*` scores."""
     translator = load(model_dir, device=device)
     kind = translator.config.input_kind
-    if stroke_width > 1 and kind not in ("edges", "sketch"):
+    if stroke_width > 1 and not translator.takes_lines:
         raise DataError(f"--stroke-width redraws lines: {Path(model_dir).name} takes {kind}, not edges or sketches")
     cfg = DataConfig(root=str(data), direction=direction, jitter=False, flip=False)
     pairs = PairDataset(data, cfg, split, nearest_input=kind == "labels", train=False)
     n = min(limit, len(pairs)) if limit else len(pairs)
-    structure = structure and kind in ("edges", "sketch")
+    structure = structure and translator.takes_lines
     if structure:
         from hed_edges import extract_edges
         from hed_edges.metrics import edge_f1
