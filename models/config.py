@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 Norm = Literal["batch", "instance"]
 HINT_CHANNELS = 4  # hint colour RGB + hint mask
 PALETTE_CHANNELS = 4  # an object colour RGB + whether one is given, as constant planes
+CENTRE_LINE_CHANNELS = 1  # the strokes' centre lines, 1 on a line
 FillMode = Literal["nearest", "harmonic"]  # how --hint-fill spreads hints (models.hints.fill_hints)
 FILL_MODES = typing.get_args(FillMode)
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -98,6 +99,11 @@ class GeneratorConfig:
     # drawn (by seed) from the training photos' colours kept in the weights (`palette_prior`), so seeds
     # give different plausible colours: BicycleGAN's latent code with a hand-made encoder.
     palette: bool = False
+    # G also sees the centre lines of its strokes (skeletonised to 1 px, models.strokes.centre_lines: one
+    # more channel into the first conv, after everything else; D does not see it). A stroke drawn 5 px wide
+    # hides where its edge is, and G put the edge on both rims; the centre line says where it is, while
+    # the strokes as drawn still carry what the thinning loses (filled shapes, pen width).
+    centre_lines: bool = False
 
     @property
     def condition_channels(self) -> int:

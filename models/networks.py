@@ -10,8 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import HINT_CHANNELS, PALETTE_CHANNELS, DiscriminatorConfig, GeneratorConfig, Norm
+from .config import CENTRE_LINE_CHANNELS, HINT_CHANNELS, PALETTE_CHANNELS, DiscriminatorConfig, GeneratorConfig, Norm
 from .hints import fill_hints
+from .strokes import centre_lines
 
 
 def make_norm(kind: Norm, channels: int) -> nn.Module:
@@ -212,7 +213,8 @@ class Generator(nn.Module):
         enc_widths = [g * min(2**i, 8) for i in range(n)]  # 64,128,256,512,512,...
         self.enc_widths = enc_widths
         for i in range(n):
-            cin = (cfg.condition_channels + HINT_CHANNELS * self.hint_fill + PALETTE_CHANNELS * cfg.palette if i == 0
+            cin = (cfg.condition_channels + HINT_CHANNELS * self.hint_fill + PALETTE_CHANNELS * cfg.palette
+                   + CENTRE_LINE_CHANNELS * cfg.centre_lines if i == 0
                    else enc_widths[i - 1] + HINT_CHANNELS * self.hint_scales)
             first, last = i == 0, i == n - 1
             norm = None if (first or last) else cfg.norm
@@ -245,8 +247,10 @@ class Generator(nn.Module):
         x, palette = x[:, :self.cfg.condition_channels], x[:, self.cfg.condition_channels:]
         if self.hint_fill:
             x = torch.cat([x, fill_hints(x[:, :c], x[:, c:c + HINT_CHANNELS], self.cfg.hint_fill_mode)], dim=1)
-        if self.cfg.palette:  # last, so a fine-tune that adds them appends zero weights to enc1
+        if self.cfg.palette:  # after the rest, so a fine-tune that adds them appends zero weights to enc1
             x = torch.cat([x, palette], dim=1)
+        if self.cfg.centre_lines:  # last, for the same reason
+            x = torch.cat([x, centre_lines(x[:, :c])], dim=1)
         feats, levels = [], pooled_hints(x[:, c:c + HINT_CHANNELS], n) if self.hint_scales else [None] * n
         for i in range(1, n + 1):
             x = getattr(self, f"enc{i}")(x, levels[i - 1] if i > 1 else None)

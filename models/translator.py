@@ -104,7 +104,7 @@ class Translator:
             raise ValueError(f"model {self.name} takes no overall colour (its has_palette is False)")
         square, box = self.prepare(image, size)
         if thin_lines and self.takes_lines:
-            square = thin_strokes(square, size)
+            square = thin_strokes(square)
         x = to_tensor(square)
         if self.accepts_hints:
             # No hint layer = all-zero hint channels: the model was trained to work from lines alone.

@@ -57,6 +57,9 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
                    help="also give G one colour for the whole object: the photo's in training, and at test time, "
                         "for a drawing without hints, one drawn by seed from the training photos' colours, so seeds "
                         "give different plausible colours instead of one averaged palette")
+    p.add_argument("--centre-lines", action="store_true",
+                   help="also give G its strokes thinned to their 1-px centre lines, so a thick pen's edge is put "
+                        "on the stroke's centre, not along both rims (edges/sketch inputs)")
     p.add_argument("--stroke-aug", action="store_true",
                    help="redraw the input lines 1-6 px thick with wobble and gaps, so drawn strokes work "
                         "(edges/sketch inputs)")
@@ -85,7 +88,7 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
 def recipe_options(args: argparse.Namespace) -> dict:
     return dict(hints=args.hints, hint_radius=args.hint_radius, hint_length=args.hint_length,
                 hint_recolour=args.hint_recolour, hints_every_scale=args.hints_every_scale,
-                hint_fill=args.hint_fill, palette=args.palette,
+                hint_fill=args.hint_fill, palette=args.palette, centre_lines=args.centre_lines,
                 stroke_aug=args.stroke_aug, stroke_thick=args.stroke_thick, zoom_out=args.zoom_out,
                 upsample=args.upsample,
                 diffaugment=args.diffaugment,

@@ -79,7 +79,8 @@ def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path | None = 
            if g.hints and g.hint_fill else "")
         + (", also pooled into every encoder level" if g.hints and g.hints_every_scale else "")
         + ("; takes one colour for the whole object (--palette: without hints, drawn by the seed from "
-           f"{min(PALETTE_PRIOR, t.get('pairs') or PALETTE_PRIOR)} training photos' colours)" if g.palette else ""),
+           f"{min(PALETTE_PRIOR, t.get('pairs') or PALETTE_PRIOR)} training photos' colours)" if g.palette else "")
+        + ("; also sees its strokes' centre lines (--centre-lines: one more input channel)" if g.centre_lines else ""),
         f"- Discriminator: {t.get('discriminator', '?')}; objective {t.get('objective', '?')}, lambda {t.get('lambda_l1', '?')}",
         f"- Device: {t.get('device', '?')}; batch size {t.get('batch_size', '?')}",
         f"- Trained: {t.get('steps', '?')} steps = {t.get('epochs', '?')} epochs, "

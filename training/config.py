@@ -139,6 +139,7 @@ def make_config(
     hints_every_scale: bool = False,
     hint_fill: bool | str = False,
     palette: bool = False,
+    centre_lines: bool = False,
     stroke_aug: bool = False,
     **overrides: Any,
 ) -> TrainConfig:
@@ -174,11 +175,15 @@ def make_config(
             raise ConfigError(f"{flag}: pass --hints N (N > 0) too")
     if init_from and gen.palette and not palette:
         raise ConfigError(f"--init-from {init_from} takes a palette colour: pass --palette")
-    gen = dataclasses.replace(gen, hints=hints > 0, hint_fill_mode=fill_mode, palette=palette, **wanted)
+    if init_from and gen.centre_lines and not centre_lines:
+        raise ConfigError(f"--init-from {init_from} takes its strokes' centre lines: pass --centre-lines")
+    gen = dataclasses.replace(gen, hints=hints > 0, hint_fill_mode=fill_mode, palette=palette,
+                              centre_lines=centre_lines, **wanted)
     if overrides.get("stroke_thick") and not stroke_aug:
         raise ConfigError("--stroke-thick weights --stroke-aug's widths: pass --stroke-aug too")
     line_options = {"--stroke-aug redraws lines": stroke_aug,
-                    "--zoom-out shrinks lines onto white paper": overrides.get("zoom_out")}
+                    "--zoom-out shrinks lines onto white paper": overrides.get("zoom_out"),
+                    "--centre-lines thins lines": centre_lines}
     for what, on in line_options.items():
         if on and input_kind not in ("edges", "sketch"):
             raise ConfigError(f"{what}: it needs --input-kind edges or sketch, not {input_kind}")

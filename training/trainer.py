@@ -220,7 +220,7 @@ class Trainer:
         source, config = load_generator(self.cfg.init_from)
         net = self.cfg.model.generator
         project = (config.generator.upsample, net.upsample) == PROJECTABLE
-        learns = ("hints", *HINT_OPTIONS, "palette")  # inputs a fine-tune may add (never drop); the fill mode it may switch
+        learns = ("hints", *HINT_OPTIONS, "palette", "centre_lines")  # inputs a fine-tune may add (never drop); the fill mode it may switch
         same_net = dataclasses.replace(config.generator, upsample=net.upsample, hint_fill_mode=net.hint_fill_mode,
                                        **{o: getattr(net, o) for o in learns}) == net
         if (not same_net or any(getattr(config.generator, o) > getattr(net, o) for o in learns)
@@ -230,8 +230,9 @@ class Trainer:
                 f"({self.cfg.model.generator}); pass the same --preset/--ngf/--arch"
             )
         state = resize_state_dict(source) if project else source.state_dict()
-        # A model learns hints it did not take (at the input, spread, or at every encoder level) or palette planes:
-        # zero weights on the new channels start it at exactly its old output, and their gradients are not zero.
+        # A model learns hints it did not take (at the input, spread, or at every encoder level), palette planes or
+        # centre lines: zero weights on the new channels start it at exactly its old output, and their gradients
+        # are not zero.
         for key, target in self.G.state_dict().items():
             if key == "palette_prior":  # this run's photos' colours (set in __init__), also when the source has some
                 state[key] = target
