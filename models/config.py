@@ -100,9 +100,8 @@ class GeneratorConfig:
     # give different plausible colours: BicycleGAN's latent code with a hand-made encoder.
     palette: bool = False
     # G also sees the centre lines of its strokes (skeletonised to 1 px, models.strokes.centre_lines: one
-    # more channel into the first conv, after everything else; D does not see it). A stroke drawn 5 px wide
-    # hides where its edge is, and G put the edge on both rims; the centre line says where it is, while
-    # the strokes as drawn still carry what the thinning loses (filled shapes, pen width).
+    # more channel into the first conv, after everything else; D does not see it): thinned 5-px val lines
+    # score as 1-px ones, while the strokes as drawn still carry what thinning loses (filled shapes).
     centre_lines: bool = False
 
     @property
