@@ -2,14 +2,14 @@
 
 The edges2* and sketch inputs were made by HED + thinning: lines one pixel wide at the 256 px
 training scale. Val lines redrawn 5 px wide cost the models structure (edges2shoes 0.965 -> 0.895,
-handbags 0.878 -> 0.808). Thinning them back first recovers all of it (0.975, 0.877: `python -m training evaluate --stroke-width 5 --thin-lines`),
-but on drawings made the way a person draws (few closed outlines, filled eyes: `python
-benchmarks/hand_drawn.py --thin-lines`) it does the opposite: more smear on the paper (shoes 0.085 ->
-0.134 of the ground stained, pokemon 0.017 -> 0.048) and filled eyes shrink to dots. So the studio
-gives models the strokes as drawn; `Translator(..., thin_lines=True)` is there for dense line art
-drawn with a thick pen. A model built with `centre_lines` gets both, the strokes and their centre
-lines; fine-tuned that way, shoes and handbags left the new channel nearly unread and kept their
-5-px gap (their cards), so no shipped model has it.
+handbags 0.878 -> 0.808). Thinning them back first recovers all of it (0.975, 0.877: `python -m
+training evaluate --stroke-width 5 --thin-lines`), but on drawings made the way a person draws (few
+closed outlines, filled eyes: `python benchmarks/hand_drawn.py --thin-lines`) it does the opposite:
+more smear on the paper (shoes 0.085 -> 0.134 of the ground stained, pokemon 0.017 -> 0.048) and
+filled eyes shrink to dots. So the studio gives models the strokes as drawn; `Translator(...,
+thin_lines=True)` is there for dense line art drawn with a thick pen. A model built with
+`centre_lines` gets both, the strokes and their centre lines; fine-tuned that way, shoes and handbags
+left the new channel nearly unread and kept their 5-px gap (their cards), so no shipped model has it.
 """
 from __future__ import annotations
 
