@@ -58,8 +58,8 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
                         "for a drawing without hints, one drawn by seed from the training photos' colours, so seeds "
                         "give different plausible colours instead of one averaged palette")
     p.add_argument("--centre-lines", action="store_true",
-                   help="also give G its strokes thinned to their 1-px centre lines, so a thick pen's edge is put "
-                        "on the stroke's centre, not along both rims (edges/sketch inputs)")
+                   help="also give G its strokes thinned to their 1-px centre lines, one more input channel beside the "
+                        "strokes as drawn (edges/sketch inputs; no shipped model uses it: see the shoes card)")
     p.add_argument("--stroke-aug", action="store_true",
                    help="redraw the input lines 1-6 px thick with wobble and gaps, so drawn strokes work "
                         "(edges/sketch inputs)")
