@@ -81,6 +81,12 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--d-warmup", type=non_negative_int, default=0, metavar="STEPS",
                    help="train only D for the first STEPS steps, G frozen, so a fresh D catches up with an --init-from "
                         "G before G is judged by it (default 0)")
+    p.add_argument("--distill", type=non_negative_float, default=0.0, metavar="W",
+                   help="with --stroke-aug: add W x L1, near the strokes, between G's output on the augmented lines "
+                        "and a frozen teacher's output on the same strokes 1 px wide, so a thick pen gives what a thin "
+                        "one gives (default 0: off)")
+    p.add_argument("--teacher", metavar="MODEL_DIR", type=model_dir, default="",
+                   help="the --distill teacher, a model folder that takes the same inputs (default: --init-from)")
     p.add_argument("--feature-matching", type=non_negative_float, default=0.0, metavar="W",
                    help="add W x L1 between D's features of real and fake to G's loss (default 0: off)")
 
@@ -93,7 +99,7 @@ def recipe_options(args: argparse.Namespace) -> dict:
                 upsample=args.upsample,
                 diffaugment=args.diffaugment,
                 feature_matching=args.feature_matching, init_discriminator=args.init_discriminator,
-                d_warmup=args.d_warmup)
+                d_warmup=args.d_warmup, distill=args.distill, teacher=args.teacher)
 
 
 def add_train_args(p: argparse.ArgumentParser) -> None:

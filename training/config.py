@@ -88,6 +88,15 @@ class TrainConfig(JsonConfig):
     # Steps at the start that train D alone, G frozen: a fresh D catches up with an already trained G
     # before G is judged by it (fine-tunes where the source run's D is lost; see the edges2handbags card).
     d_warmup: Annotated[int, Range(0, 10**9)] = 0
+    # Thick strokes (issue 11 item 4): add `distill` x L1 between G's output on the stroke-augmented lines
+    # and a frozen teacher's output on the same strokes drawn 1 px wide (same gaps and wobble, same hints and
+    # palette colour), over the pixels near the strokes (trainer.DISTILL_REACH).
+    # Where the photo is an ambiguous, noisy target, the teacher's drawing from thin lines is one
+    # consistent answer, so a fine-tune learns "a thick stroke means what its centre line means" without
+    # forgetting what it draws from thin ones. `teacher`: a model folder ("" = init_from) that takes the
+    # run's inputs (lines, hints, palette); its network may differ.
+    distill: Annotated[float, Range(0, 1e6)] = 0.0
+    teacher: str = ""
 
     @property
     def uses_gan(self) -> bool:
@@ -195,6 +204,19 @@ def make_config(
         raise ConfigError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
     widths = PRESETS[preset]
     gen.ngf = gen.ngf or widths["ngf"]
+    if overrides.get("distill"):
+        if not stroke_aug:
+            raise ConfigError("--distill teaches thick strokes from thin lines: pass --stroke-aug too")
+        teacher = overrides.get("teacher") or init_from
+        if not teacher:
+            raise ConfigError("--distill needs a teacher: pass --teacher MODEL_DIR or --init-from MODEL_DIR")
+        theirs = ModelConfig.from_file(Path(teacher) / "config.json").generator
+        inputs = ("in_channels", "out_channels", "hints", "palette")  # what the trainer feeds G; the rest is G's own
+        if any(getattr(theirs, k) != getattr(gen, k) for k in inputs):
+            raise ConfigError(f"--distill: the teacher {teacher} takes other inputs than this run's generator ("
+                              + ", ".join(f"{k} {getattr(theirs, k)} vs {getattr(gen, k)}" for k in inputs) + ")")
+    elif overrides.get("teacher"):
+        raise ConfigError("--teacher is the --distill teacher: pass --distill W too")
     pad = (0, 0, 170) if input_kind == "labels" else (255, 255, 255)
     model = ModelConfig(name=name, generator=gen, input_kind=input_kind, pad_color=pad)
     # "gan" (unconditional) vs "cgan": whether D also sees the input (paper section 4.2).

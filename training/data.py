@@ -74,17 +74,19 @@ class PairDataset:
     def __len__(self) -> int:
         return len(self.files)
 
-    def batch(self, indices: list[int], generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch(self, indices: list[int], generator: torch.Generator | None = None, clean: bool = False
+              ) -> tuple[torch.Tensor, ...]:
         """Float tensors in [-1, 1]. Training: a random crop (jitter) or, for line inputs with zoom-out, the
         whole pair shrunk onto paper; mirroring; then the stroke augmentation of line inputs when asked
-        for (never of label maps)."""
+        for (never of label maps). `clean`: also the input with its strokes 1 px wide (the same gaps and
+        wobble; the input itself without stroke augmentation), what a --distill teacher sees."""
         a = self.inputs[indices]
         b = self.targets[indices]
         strokes = self.cfg.stroke_aug and not self.nearest_input
         zoom = self.cfg.zoom_out > 0 and not self.nearest_input
         if self.train and (self.cfg.jitter or self.cfg.flip or strokes or zoom):
             crop = self.cfg.crop_size
-            a_out, b_out = [], []
+            a_out, b_out, clean_out = [], [], []
             for i in range(len(indices)):
                 ai, bi = a[i], b[i]
                 if zoom and torch.rand((), generator=generator).item() < self.cfg.zoom_out:
@@ -95,12 +97,17 @@ class PairDataset:
                     ai, bi = ai[:, y:y + crop, x:x + crop], bi[:, y:y + crop, x:x + crop]
                 if self.cfg.flip and torch.rand((), generator=generator).item() < 0.5:
                     ai, bi = ai.flip(-1), bi.flip(-1)
+                ci = ai
                 if strokes:
-                    ai = augment_strokes(ai, generator, self.cfg.stroke_thick)
+                    ai, ci = augment_strokes(ai, generator, self.cfg.stroke_thick, thin_too=True)
                 a_out.append(ai)
+                clean_out.append(ci)
                 b_out.append(bi)
             a, b = torch.stack(a_out), torch.stack(b_out)
-        return a.float().div(127.5).sub(1.0), b.float().div(127.5).sub(1.0)
+            if clean:
+                return tuple(t.float().div(127.5).sub(1.0) for t in (a, b, torch.stack(clean_out)))
+        out = a.float().div(127.5).sub(1.0), b.float().div(127.5).sub(1.0)
+        return (*out, out[0]) if clean else out
 
 
 def epoch_order(n: int, epoch: int, seed: int) -> list[int]:

@@ -28,8 +28,11 @@ def feature_matching_loss(fake_feats: list[torch.Tensor], real_feats: list[torch
 def generator_loss(
     fake_logits: torch.Tensor | None, fake: torch.Tensor, target: torch.Tensor, lambda_l1: float, use_l1: bool,
     feature_matching: torch.Tensor | None = None, lambda_fm: float = 0.0,
+    teacher: torch.Tensor | None = None, lambda_distill: float = 0.0, near_lines: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """Non-saturating: G maximises log D(x, G(x)) instead of minimising log(1 - D)."""
+    """Non-saturating: G maximises log D(x, G(x)) instead of minimising log(1 - D). `teacher`: a frozen
+    model's output on the clean lines, pulled towards by `lambda_distill` x L1 over the pixels where
+    `near_lines` (N x 1 x H x W, 0/1) is set (TrainConfig.distill)."""
     terms: dict[str, float] = {}
     total = fake.new_zeros(())
     if fake_logits is not None:
@@ -43,4 +46,9 @@ def generator_loss(
     terms["G_l1"] = l1.item()  # logged for every objective, as a comparable number
     if use_l1:
         total = total + lambda_l1 * l1
+    if teacher is not None:
+        error = (fake.float() - teacher.float()).abs().mean(dim=1, keepdim=True)
+        distill = (error * near_lines).sum() / near_lines.sum().clamp(min=1.0)
+        total = total + lambda_distill * distill
+        terms["G_distill"] = distill.item()
     return total, terms

@@ -57,12 +57,14 @@ def spline_weights(n: int) -> np.ndarray:
     return np.stack([ndimage.map_coordinates(e, at, order=3) for e in np.eye(WOBBLE_GRID)], axis=1)
 
 
-def augment_strokes(edges: torch.Tensor, generator: torch.Generator | None = None, thick: float = 0.0) -> torch.Tensor:
+def augment_strokes(edges: torch.Tensor, generator: torch.Generator | None = None, thick: float = 0.0,
+                    thin_too: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """One 3xHxW uint8 line image -> the same lines with gaps, wobble and a random 1-6 px width.
 
     Gaps and wobble each happen half the time; with probability `thick` the width is one of the
     three thickest (a felt pen, where the seams show), else any. Every draw comes from `generator`;
-    `thick` 0 draws nothing extra, so older runs resume exactly.
+    `thick` 0 draws nothing extra, so older runs resume exactly. `thin_too`: also the same gapped,
+    wobbled strokes 1 px wide (what a --distill teacher sees: only the width differs).
     """
     darkness = 1.0 - edges.numpy().mean(axis=0, dtype=np.float32) / 255.0
     h, w = darkness.shape
@@ -82,7 +84,10 @@ def augment_strokes(edges: torch.Tensor, generator: torch.Generator | None = Non
     thickest = thick > 0 and torch.rand((), generator=generator).item() < thick
     width = torch.randint(MAX_WIDTH - 2 if thickest else 1, MAX_WIDTH + 1, (1,), generator=generator).item()
     # Built channels-first in NumPy: a torch permute + contiguous stalls on a busy machine.
-    return torch.from_numpy(np.repeat(to_gray(thicken(darkness, width))[None], edges.shape[0], axis=0))
+    def image(d: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.repeat(to_gray(d)[None], edges.shape[0], axis=0))
+    drawn = image(thicken(darkness, width))
+    return (drawn, image(darkness)) if thin_too else drawn
 
 
 def zoom_out(lines: torch.Tensor, photo: torch.Tensor, size: int, generator: torch.Generator | None = None

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
@@ -31,6 +32,9 @@ from .hints import object_colours, recolour, sample_hints, sample_palette
 from .diffaugment import Augment, augment_generator, parse_policy
 from .losses import discriminator_loss, feature_matching_loss, generator_loss
 from .report import plot_losses, sample_grid
+
+
+DISTILL_REACH = 4  # px around the strokes where --distill compares G with its teacher
 
 
 def pick_device(name: str) -> torch.device:
@@ -96,6 +100,10 @@ class Trainer:
         self.optimizers = {"G": torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas)}
         if self.D is not None:
             self.optimizers["D"] = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas)
+        self.teacher = None
+        if cfg.distill:  # frozen, in the studio's mode (eval, dropout on, as the paper tests)
+            self.teacher, _ = load_generator(cfg.teacher or cfg.init_from, self.device)
+            self.teacher.requires_grad_(False)
         self.G_train, self.D_train = self.G, self.D
         if self.world > 1:
             ids = [self.device.index] if cuda else None
@@ -148,7 +156,7 @@ class Trainer:
     def train_step(self, step: int) -> dict[str, float]:
         cfg = self.cfg
         generator = step_generator(cfg.seed + 7 * self.rank, step)
-        a, b = self.data.batch(self._indices(step), generator)
+        a, b, *clean = self.data.batch(self._indices(step), generator, clean=self.teacher is not None)
         keep = None  # the pairs D sees; None: all of them
         if cfg.model.generator.hints:
             # Drawn after crop and flip, from the same per-step generator: aligned with the target,
@@ -163,6 +171,19 @@ class Trainer:
         if cfg.model.generator.palette:  # after any hue turn: the code is the colour of the target G must match
             colours, given = sample_palette(b, hints if cfg.model.generator.hints else None, generator)
             g_in = torch.cat([a, palette_planes(colours, given, *a.shape[2:])], dim=1)
+        teacher_out = near_lines = None
+        if self.teacher is not None and not step < cfg.d_warmup:
+            # The teacher's input is G's with the lines before stroke augmentation: same hints, same palette.
+            t_in = torch.cat([clean[0], g_in[:, clean[0].shape[1]:]], dim=1).to(self.device)
+            # With G's dropout noise (the RNG is rewound after it), so where they differ it is the strokes'
+            # width, not the noise: a teacher of G's own network then gives a target G can match.
+            devices = [self.device] if self.device.type == "cuda" else []
+            with torch.random.fork_rng(devices=devices), torch.no_grad(), self.autocast:
+                teacher_out = self.teacher(t_in)
+            # Where a thick stroke and a thin line differ: the ink of either, widened by DISTILL_REACH px.
+            # Averaged over the whole image the term is a whisper (most pixels are far from any line).
+            ink = ((a[:, :clean[0].shape[1]] < 0) | (clean[0] < 0)).any(dim=1, keepdim=True).float()
+            near_lines = F.max_pool2d(ink, 2 * DISTILL_REACH + 1, stride=1, padding=DISTILL_REACH).to(self.device)
         a = a.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
         g_in = g_in.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
         b = b.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
@@ -207,7 +228,8 @@ class Trainer:
                     fm = feature_matching_loss(fake_feats[:-1], real_feats[:-1])
         if warmup:  # G waits until the fresh D has caught up with it
             return terms
-        loss_g, g_terms = generator_loss(fake_logits, fake, b, cfg.lambda_l1, cfg.uses_l1, fm, cfg.feature_matching)
+        loss_g, g_terms = generator_loss(fake_logits, fake, b, cfg.lambda_l1, cfg.uses_l1, fm, cfg.feature_matching,
+                                         teacher_out, cfg.distill, near_lines)
         self.optimizers["G"].zero_grad(set_to_none=True)
         loss_g.backward()
         self.optimizers["G"].step()
