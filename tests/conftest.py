@@ -18,6 +18,14 @@ def shared_datasets():
     return path
 
 
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """Tiny edges|photo pairs (6 train, 2 val, 64 px); a module that needs other sizes defines its own."""
+    from helpers import make_dataset
+
+    return make_dataset(tmp_path_factory.mktemp("pairs"))
+
+
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory):
     """A models folder with two random-weight ngf=4 models: edges2cats (edges) and facades (labels)."""

@@ -11,12 +11,7 @@ from training.config import make_config
 from training.strokes import thicken_lines
 from training.trainer import Trainer
 
-from helpers import make_dataset, tiny
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    return make_dataset(tmp_path_factory.mktemp("pairs"))
+from helpers import tiny
 
 
 def test_centre_lines_of_any_pen_is_the_stroke_centre():

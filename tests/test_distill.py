@@ -10,12 +10,7 @@ from training.config import DataConfig
 from training.data import PairDataset
 from training.trainer import Trainer
 
-from helpers import make_dataset, tiny
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    return make_dataset(tmp_path_factory.mktemp("pairs"))
+from helpers import tiny
 
 
 @pytest.fixture(scope="module")

@@ -16,15 +16,10 @@ from training.evaluate import evaluate
 from training.hints import BACKGROUND, MAX_LENGTH, MAX_RADIUS, draw_hints, hue_rotation, recolour, sample_hints
 from training.trainer import Trainer
 
-from helpers import make_dataset, make_model, resumed_and_uninterrupted_logs, tiny
+from helpers import make_model, resumed_and_uninterrupted_logs, tiny
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "models"
 EXAMPLES = Path(__file__).resolve().parents[1] / "assets" / "examples"
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    return make_dataset(tmp_path_factory.mktemp("pairs"))
-
-
 def flat(colour, size=64):
     return torch.tensor(colour, dtype=torch.float32)[:, None, None].expand(3, size, size).clone()
 

@@ -10,12 +10,7 @@ from training.config import make_config
 from training.hints import PALETTE_PROBABILITY, object_colours, sample_palette
 from training.trainer import Trainer
 
-from helpers import make_dataset, make_model, resumed_and_uninterrupted_logs, tiny
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    return make_dataset(tmp_path_factory.mktemp("pairs"))
-
+from helpers import make_model, resumed_and_uninterrupted_logs, tiny
 
 @pytest.fixture(scope="module")
 def palette_model(dataset, tmp_path_factory):

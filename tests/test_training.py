@@ -25,11 +25,6 @@ REPO = Path(__file__).resolve().parents[1]
 TINY = dict(ngf=4, ndf=4, num_downs=6, load_size=72, crop_size=64, save_every=10**6, sample_every=10**6)
 
 
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    return make_dataset(tmp_path_factory.mktemp("pairs"))
-
-
 def tiny(name, data, **kw):
     return make_config(name, str(data), **{**TINY, **kw})
 
