@@ -89,12 +89,13 @@ class TrainConfig(JsonConfig):
     # before G is judged by it (fine-tunes where the source run's D is lost; see the edges2handbags card).
     d_warmup: Annotated[int, Range(0, 10**9)] = 0
     # Thick strokes (issue 11 item 4): add `distill` x L1 between G's output on the stroke-augmented lines
-    # and a frozen teacher's output on the same strokes drawn 1 px wide (same gaps and wobble, same hints and
-    # palette colour), over the pixels near the strokes (trainer.DISTILL_REACH).
+    # and a frozen teacher's output on the same strokes drawn 1 px wide (same gaps and wobble, hints, palette
+    # colour and dropout noise), over the pixels near the strokes (trainer.DISTILL_REACH).
     # Where the photo is an ambiguous, noisy target, the teacher's drawing from thin lines is one
     # consistent answer, so a fine-tune learns "a thick stroke means what its centre line means" without
     # forgetting what it draws from thin ones. `teacher`: a model folder ("" = init_from) that takes the
-    # run's inputs (lines, hints, palette); its network may differ.
+    # run's inputs (lines, hints, palette); its network may differ. It is read again on --resume: replacing
+    # that folder (shipping the run's own model there) changes the teacher of a resumed run.
     distill: Annotated[float, Range(0, 1e6)] = 0.0
     teacher: str = ""
 

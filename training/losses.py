@@ -31,7 +31,7 @@ def generator_loss(
     teacher: torch.Tensor | None = None, lambda_distill: float = 0.0, near_lines: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Non-saturating: G maximises log D(x, G(x)) instead of minimising log(1 - D). `teacher`: a frozen
-    model's output on the clean lines, pulled towards by `lambda_distill` x L1 over the pixels where
+    model's output on the same strokes 1 px wide, pulled towards by `lambda_distill` x L1 over the pixels where
     `near_lines` (N x 1 x H x W, 0/1) is set (TrainConfig.distill)."""
     terms: dict[str, float] = {}
     total = fake.new_zeros(())
