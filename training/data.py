@@ -82,11 +82,12 @@ class PairDataset:
         wobble; the input itself without stroke augmentation), what a --distill teacher sees."""
         a = self.inputs[indices]
         b = self.targets[indices]
+        thin = a
         strokes = self.cfg.stroke_aug and not self.nearest_input
         zoom = self.cfg.zoom_out > 0 and not self.nearest_input
         if self.train and (self.cfg.jitter or self.cfg.flip or strokes or zoom):
             crop = self.cfg.crop_size
-            a_out, b_out, clean_out = [], [], []
+            a_out, b_out, thin_out = [], [], []
             for i in range(len(indices)):
                 ai, bi = a[i], b[i]
                 if zoom and torch.rand((), generator=generator).item() < self.cfg.zoom_out:
@@ -97,17 +98,14 @@ class PairDataset:
                     ai, bi = ai[:, y:y + crop, x:x + crop], bi[:, y:y + crop, x:x + crop]
                 if self.cfg.flip and torch.rand((), generator=generator).item() < 0.5:
                     ai, bi = ai.flip(-1), bi.flip(-1)
-                ci = ai
+                ti = ai
                 if strokes:
-                    ai, ci = augment_strokes(ai, generator, self.cfg.stroke_thick, thin_too=True)
+                    ai, ti = augment_strokes(ai, generator, self.cfg.stroke_thick, thin_too=True)
                 a_out.append(ai)
-                clean_out.append(ci)
+                thin_out.append(ti)
                 b_out.append(bi)
-            a, b = torch.stack(a_out), torch.stack(b_out)
-            if clean:
-                return tuple(t.float().div(127.5).sub(1.0) for t in (a, b, torch.stack(clean_out)))
-        out = a.float().div(127.5).sub(1.0), b.float().div(127.5).sub(1.0)
-        return (*out, out[0]) if clean else out
+            a, b, thin = torch.stack(a_out), torch.stack(b_out), torch.stack(thin_out)
+        return tuple(t.float().div(127.5).sub(1.0) for t in ((a, b, thin) if clean else (a, b)))
 
 
 def epoch_order(n: int, epoch: int, seed: int) -> list[int]:

@@ -173,16 +173,16 @@ class Trainer:
             g_in = torch.cat([a, palette_planes(colours, given, *a.shape[2:])], dim=1)
         teacher_out = near_lines = None
         if self.teacher is not None and not step < cfg.d_warmup:
-            # The teacher's input is G's with the lines before stroke augmentation: same hints, same palette.
+            # The teacher's input is G's with the strokes 1 px wide: same hints, same palette.
             t_in = torch.cat([clean[0], g_in[:, clean[0].shape[1]:]], dim=1).to(self.device)
             # With G's dropout noise (the RNG is rewound after it), so where they differ it is the strokes'
             # width, not the noise: a teacher of G's own network then gives a target G can match.
             devices = [self.device] if self.device.type == "cuda" else []
             with torch.random.fork_rng(devices=devices), torch.no_grad(), self.autocast:
                 teacher_out = self.teacher(t_in)
-            # Where a thick stroke and a thin line differ: the ink of either, widened by DISTILL_REACH px.
-            # Averaged over the whole image the term is a whisper (most pixels are far from any line).
-            ink = ((a[:, :clean[0].shape[1]] < 0) | (clean[0] < 0)).any(dim=1, keepdim=True).float()
+            # Where a thick stroke and a thin line differ: the thick ink (it covers the thin), widened by
+            # DISTILL_REACH px. Averaged over the whole image the term is a whisper (most pixels are far from any line).
+            ink = (a[:, :clean[0].shape[1]] < 0).any(dim=1, keepdim=True).float()
             near_lines = F.max_pool2d(ink, 2 * DISTILL_REACH + 1, stride=1, padding=DISTILL_REACH).to(self.device)
         a = a.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
         g_in = g_in.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
