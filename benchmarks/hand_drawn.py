@@ -13,6 +13,9 @@ it, as "Paint it this colour" does in the studio). Printed per drawing and width
   Shoes, handbags and pokemon were trained on objects on white, so a clean drawing should leave the
   ground white; 0 is best. (Not for cats: listing photos have a room behind the cat.)
 - fill: the share of the shape's interior that is painted (not near-white): an object, not a sketch.
+- faces (cat drawings: a face filling the frame, a whole sitting cat): the share of outputs in which
+  OpenCV's cat-face detector finds a face, beside whether it finds one in the drawing itself (it fires
+  on a thick drawn face alone, so on drawings it is a weak signal: look at the sheet).
 The sheet shows drawing | one output per seed, a row per drawing and width: look at it before
 believing either number.
 """
@@ -32,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import models  # noqa: E402
 from app.handlers import parse_colour  # noqa: E402
+from hed_edges.catfaces import has_face  # noqa: E402
 
 CANVAS, SIZE = 512, 256
 GROUND_MARGIN = 8  # px at SIZE: a rim this wide around the shape may be shadow or antialiasing
@@ -62,7 +66,39 @@ def creature(d: ImageDraw.ImageDraw, w: int) -> None:
     d.arc([225, 300, 287, 340], 20, 160, fill="black", width=w)
 
 
-DRAWINGS = {"shoe": shoe, "handbag": handbag, "creature": creature}
+def cat_face(d: ImageDraw.ImageDraw, w: int) -> None:
+    """What a person draws in an edges2cats demo: a face filling the frame, ears, eyes, nose, whiskers."""
+    d.ellipse([96, 140, 416, 440], outline="black", width=w)
+    d.line([(118, 230), (130, 70), (220, 150)], fill="black", width=w, joint="curve")
+    d.line([(292, 150), (382, 70), (394, 230)], fill="black", width=w, joint="curve")
+    for cx in (196, 316):
+        d.ellipse([cx - 34, 250, cx + 34, 300], outline="black", width=w)
+        d.ellipse([cx - 9, 255, cx + 9, 295], fill="black")
+    d.polygon([(238, 330), (274, 330), (256, 352)], outline="black", width=w)
+    d.arc([212, 340, 256, 384], 0, 180, fill="black", width=w)
+    d.arc([256, 340, 300, 384], 0, 180, fill="black", width=w)
+    for y, dy in ((345, -14), (362, 0), (379, 14)):
+        d.line([(200, y), (110, y + dy)], fill="black", width=max(1, w // 2))
+        d.line([(312, y), (402, y + dy)], fill="black", width=max(1, w // 2))
+
+
+def sitting_cat(d: ImageDraw.ImageDraw, w: int) -> None:
+    """A whole cat sitting, seen from the front: head, ears, body, front legs, tail."""
+    d.ellipse([186, 70, 326, 200], outline="black", width=w)
+    d.line([(196, 120), (196, 40), (240, 78)], fill="black", width=w, joint="curve")
+    d.line([(272, 78), (316, 40), (316, 120)], fill="black", width=w, joint="curve")
+    d.ellipse([220, 118, 240, 138], fill="black")
+    d.ellipse([272, 118, 292, 138], fill="black")
+    d.polygon([(248, 152), (264, 152), (256, 162)], outline="black", width=w)
+    d.line([(200, 180), (150, 300), (140, 440), (372, 440), (362, 300), (312, 180)], fill="black", width=w,
+           joint="curve")
+    d.line([(226, 300), (220, 440)], fill="black", width=w)  # front legs
+    d.line([(286, 300), (292, 440)], fill="black", width=w)
+    d.line([(372, 430), (440, 420), (460, 340), (430, 280)], fill="black", width=w, joint="curve")  # tail
+
+
+DRAWINGS = {"shoe": shoe, "handbag": handbag, "creature": creature, "cat_face": cat_face, "sitting_cat": sitting_cat}
+CAT_DRAWINGS = ("cat_face", "sitting_cat")
 
 
 def rgb(text: str) -> tuple[int, int, int]:
@@ -120,14 +156,16 @@ def main() -> None:
             outs = [translator(image, seed=s, size=SIZE, thin_lines=args.thin_lines, colour=args.colour or "auto")
                     for s in range(args.seeds)]
             spill, fill = zip(*(scores(o, shape) for o in outs))
-            table.append((name, width, statistics.mean(spill), statistics.mean(fill)))
+            faces = (f"{statistics.mean(has_face(o) for o in outs):.2f} (drawing: {'yes' if has_face(image) else 'no'})"
+                     if name in CAT_DRAWINGS else "")
+            table.append((name, width, statistics.mean(spill), statistics.mean(fill), faces))
             rows.append([image.resize((SIZE, SIZE), Image.BOX)] + outs)
     colour = f", colour #{bytes(args.colour).hex()}" if args.colour else ""
     print(f"{args.model}{' (lines thinned)' if args.thin_lines else ''}{colour}, {args.seeds} seeds")
-    print("| drawing | pen px (512 canvas) | spill (0 best) | fill |\n|---|---|---|---|")
-    for name, width, spill, fill in table:
-        print(f"| {name} | {width} | {spill:.3f} | {fill:.2f} |")
-    print(f"| all | | {statistics.mean(t[2] for t in table):.3f} | {statistics.mean(t[3] for t in table):.2f} |")
+    print("| drawing | pen px (512 canvas) | spill (0 best) | fill | cat faces found |\n|---|---|---|---|---|")
+    for name, width, spill, fill, faces in table:
+        print(f"| {name} | {width} | {spill:.3f} | {fill:.2f} | {faces} |")
+    print(f"| all | | {statistics.mean(t[2] for t in table):.3f} | {statistics.mean(t[3] for t in table):.2f} | |")
     if args.sheet:
         grid = [np.concatenate([np.asarray(tile) for tile in row], axis=1) for row in rows]
         Image.fromarray(np.concatenate(grid, axis=0)).save(args.sheet)

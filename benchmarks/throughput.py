@@ -64,14 +64,9 @@ ROWS = {
 
 def make_trainer(s: Setting, data: Path, run: Path) -> Trainer:
     cfg = make_config("bench", str(data), preset="compact", device="cpu", batch_size=s.batch_size,
-                      upsample=s.upsample, compile=s.compile, diffaugment=s.diffaugment,
+                      upsample=s.upsample, compile=s.compile, diffaugment=s.diffaugment, channels_last=s.channels_last,
                       feature_matching=s.feature_matching, save_every=10**9, sample_every=10**9, log_every=10**9)
-    trainer = Trainer(cfg, run, progress=False)
-    if s.channels_last:  # the trainer uses it on CUDA only; here to measure it on CPU
-        trainer.memory_format = torch.channels_last
-        for net in (trainer.G, trainer.D):
-            net.to(memory_format=torch.channels_last)
-    return trainer
+    return Trainer(cfg, run, progress=False)
 
 
 def timed_steps(trainer: Trainer, s: Setting, start: int, steps: int) -> float:

@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--fit", choices=("crop", "pad"), default="crop",
                    help="make photos square by centre-cropping (default) or padding with white")
     b.add_argument("--format", choices=("jpg", "png"), default="jpg", help="pair file format (default jpg)")
+    b.add_argument("--heads", choices=("cat",),
+                   help="crop each photo to the largest cat head OpenCV's cat-face detector finds; photos "
+                        "without one are skipped and counted as no_face in dataset.json")
     b.add_argument("--limit", type=positive_int,
                    help="make at most this many new pairs, then stop (resume later)")
 
@@ -75,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
 
             data = build_dataset(args.photos, args.out, size=args.size, split=args.split,
                                  detector=args.detector, device=args.device, workers=args.workers,
-                                 batch_size=args.batch_size, fit=args.fit, fmt=args.format, limit=args.limit)
+                                 batch_size=args.batch_size, fit=args.fit, fmt=args.format, limit=args.limit,
+                                 heads=args.heads)
             report(data, args.out)
         elif args.command == "extract":
             from .detect import extract_edges
@@ -105,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def report(data: dict, out: str) -> None:
     counts = ", ".join(f"{k} {v}" for k, v in data["counts"].items())
-    print(f"{out}: {counts}; {len(data['skipped'])} skipped (see {Path(out) / 'dataset.json'})")
+    no_face = f", {data['no_face']} with no cat face" if data.get("no_face") else ""
+    print(f"{out}: {counts}; {len(data['skipped'])} skipped{no_face} (see {Path(out) / 'dataset.json'})")
 
 
 if __name__ == "__main__":

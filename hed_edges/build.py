@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from models.images import BadImageError, open_image, to_rgb
 
+from .catfaces import head_crop
 from .detect import edge_masks, resolve_detector
 from .net import ensure_weights
 from .pairs import (EDGES2PHOTO, IMAGE_SUFFIXES, MANIFEST, NothingBuiltError, count_pairs, read_manifest,
@@ -23,6 +24,11 @@ from .pairs import (EDGES2PHOTO, IMAGE_SUFFIXES, MANIFEST, NothingBuiltError, co
 from .postprocess import to_image
 
 MANIFEST_EVERY = 50  # results between manifest rewrites: bounds what a crash loses from the skip report
+NO_FACE = "no cat face found"  # the skip reason `heads="cat"` gives; dataset.json counts them as no_face
+
+
+class NoFaceError(ValueError):
+    """A photo in which the head detector finds nothing (skipped, and counted in dataset.json)."""
 
 
 @dataclass(frozen=True)
@@ -53,21 +59,26 @@ def plan(photos_dir: Path, out_dir: Path, ratios: tuple[float, ...], fmt: str) -
     return jobs
 
 
-def load_photo(job: Job, size: int, fit: str) -> Image.Image:
-    return square(to_rgb(open_image(job.src, name=job.rel)), size, fit)
+def load_photo(job: Job, size: int, fit: str, heads: str | None = None) -> Image.Image:
+    photo = to_rgb(open_image(job.src, name=job.rel))
+    if heads == "cat":
+        photo = head_crop(photo)
+        if photo is None:
+            raise NoFaceError(f"{job.rel}: {NO_FACE}")
+    return square(photo, size, fit)
 
 
 def write_pair(job: Job, photo: Image.Image, mask) -> None:
     save_atomic(side_by_side(to_image(mask), photo), job.out)
 
 
-def process_one(job: Job, size: int, fit: str, detector: str) -> tuple[str, str | None]:
+def process_one(job: Job, size: int, fit: str, detector: str, heads: str | None) -> tuple[str, str | None]:
     """One photo -> one pair file (CPU workers). Returns (rel, reason it was skipped or None)."""
     try:
-        photo = load_photo(job, size, fit)
+        photo = load_photo(job, size, fit, heads)
         write_pair(job, photo, edge_masks([photo], None, detector)[0])
         return job.rel, None
-    except BadImageError as e:
+    except (BadImageError, NoFaceError) as e:
         return job.rel, str(e)
     except Exception as e:  # one odd file must not stop a long build; it is reported in dataset.json
         return job.rel, f"{job.rel}: {type(e).__name__}: {e}"
@@ -77,9 +88,9 @@ def _worker_init() -> None:
     torch.set_num_threads(1)  # one thread per process: the processes already use every core
 
 
-def run_cpu(jobs: list[Job], size: int, fit: str, detector: str,
+def run_cpu(jobs: list[Job], size: int, fit: str, detector: str, heads: str | None,
             workers: int) -> Iterator[tuple[str, str | None]]:
-    work = partial(process_one, size=size, fit=fit, detector=detector)
+    work = partial(process_one, size=size, fit=fit, detector=detector, heads=heads)
     if workers <= 1 or len(jobs) < 2:
         yield from map(work, jobs)
         return
@@ -88,13 +99,13 @@ def run_cpu(jobs: list[Job], size: int, fit: str, detector: str,
         yield from pool.imap_unordered(work, jobs, chunksize=2)
 
 
-def run_batched(jobs: list[Job], size: int, fit: str, detector: str, device: str,
+def run_batched(jobs: list[Job], size: int, fit: str, detector: str, heads: str | None, device: str,
                 batch_size: int) -> Iterator[tuple[str, str | None]]:
     """GPU: decode with threads, one HED forward per batch, postprocess on the CPU."""
     def load(job: Job):
         try:
-            return job, load_photo(job, size, fit), None
-        except BadImageError as e:
+            return job, load_photo(job, size, fit, heads), None
+        except (BadImageError, NoFaceError) as e:
             return job, None, str(e)
 
     with ThreadPoolExecutor(4) as decoder:
@@ -112,18 +123,21 @@ def run_batched(jobs: list[Job], size: int, fit: str, detector: str, device: str
 def build_dataset(photos_dir: str | Path, out_dir: str | Path, size: int = 256,
                   split: Iterable[float] = (0.9, 0.05, 0.05), detector: str = "auto", device: str = "cpu",
                   workers: int = 2, batch_size: int = 16, fit: str = "crop", fmt: str = "jpg",
-                  limit: int | None = None, progress: bool = True) -> dict:
+                  limit: int | None = None, progress: bool = True, heads: str | None = None) -> dict:
     """Build OUT_DIR/{train,val,test}/<name>.<fmt> pairs (left edges, right photo) and OUT_DIR/dataset.json.
 
     Re-running resumes: pairs already on disk are kept untouched and only missing ones are made; files that
     fail to decode are skipped and listed with the reason. `limit` caps how many missing pairs this run
-    tries.
+    tries. `heads="cat"` crops each photo to its largest cat head (hed_edges.catfaces) and skips photos
+    without one, counted as `no_face` in dataset.json.
     On CUDA with HED, batches of `batch_size` share one forward; on the CPU `workers` processes share the work."""
     photos_dir, out_dir = Path(photos_dir), Path(out_dir)
     if not photos_dir.is_dir():
         raise FileNotFoundError(f"{photos_dir}: no such folder of photos")
     ratios = tuple(float(r) for r in split)
-    settings = {"size": size, "fit": fit, "split": list(ratios), "format": fmt}
+    if heads not in (None, "cat"):
+        raise ValueError(f"heads must be 'cat' or None, not {heads!r}")
+    settings = {"size": size, "fit": fit, "split": list(ratios), "format": fmt, "heads": heads}
     previous = read_manifest(out_dir)
     if previous is not None:
         old = {k: previous.get(k) for k in settings}
@@ -158,6 +172,7 @@ def build_dataset(photos_dir: str | Path, out_dir: str | Path, size: int = 256,
             "source": str(photos_dir.resolve()), "detector": detector, **settings,
             "counts": count_pairs(out_dir),
             "skipped": [{"file": f, "reason": r} for f, r in sorted(skipped.items())],
+            "no_face": sum(r.endswith(NO_FACE) for r in skipped.values()),
             "complete": complete,
             "last_run": {"written": written, "already_done": already_done,
                          "seconds": round(time.monotonic() - started, 1)},
@@ -166,9 +181,9 @@ def build_dataset(photos_dir: str | Path, out_dir: str | Path, size: int = 256,
         return data
 
     if device.startswith("cuda") and detector == "hed":
-        results = run_batched(todo, size, fit, detector, device, batch_size)
+        results = run_batched(todo, size, fit, detector, heads, device, batch_size)
     else:
-        results = run_cpu(todo, size, fit, detector, workers)
+        results = run_cpu(todo, size, fit, detector, heads, workers)
     out_dir.mkdir(parents=True, exist_ok=True)
     complete = False
     try:

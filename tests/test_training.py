@@ -115,7 +115,8 @@ def test_checkpoint_loads_from_its_folder_alone(dataset, tmp_path):
     cfg = tiny("portable", dataset, input_kind="sketch", max_steps=2, log_every=1)
     Trainer(cfg, tmp_path / "run", progress=False).fit()
     folder = tmp_path / "run" / "model"
-    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.safetensors"]
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "discriminator.safetensors",
+                                                        "model.safetensors", "optimizers.safetensors"]
     translator = models.load(folder)
     assert translator.config.name == "portable" and translator.config.input_kind == "sketch"
     assert translator.config.generator.num_downs == 6 and translator.config.training["steps"] == 2
@@ -295,10 +296,11 @@ def test_a_fine_tune_can_start_its_discriminator_from_the_source_run(dataset, tm
     assert models.load(t.export()).config.training["init_from"]["discriminator_from"] == str(ckpt)  # the card tells it
     with pytest.raises(ValueError, match="differs from this run's"):  # another D width
         Trainer(tiny("w", dataset, ndf=8, init_discriminator=str(ckpt)), tmp_path / "w", progress=False).init_discriminator()
-    with pytest.raises(SystemExit, match="^2$"):  # a model folder is not a checkpoint folder
+    bare = models.save_model(tmp_path / "bare", t.G, models.load(t.export()).config)  # a folder without a D
+    with pytest.raises(SystemExit, match="^2$"):
         training_cli(["train", "--name", "x", "--runs", str(tmp_path / "runs"), "--data", str(dataset), "--ngf", "4",
                       "--ndf", "4", "--max-steps", "1", "--init-from", str(tmp_path / "src" / "model"),
-                      "--init-discriminator", str(tmp_path / "src" / "model")])
+                      "--init-discriminator", str(bare)])
     assert "no discriminator.safetensors" in capsys.readouterr().err
 
 

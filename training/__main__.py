@@ -75,9 +75,12 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--diffaugment", type=policy_arg, default="", metavar="POLICY",
                    help="DiffAugment D's inputs for small sets: any of color,translation,cutout (comma-separated); "
                         "geometry is shared by condition and image, colour changes the image only. Default: off")
-    p.add_argument("--init-discriminator", metavar="CHECKPOINT_DIR", type=existing_dir, default="",
-                   help="with --init-from: start D from a run's checkpoint folder (runs/NAME/checkpoints/step_N, "
-                        "the run the model came from) instead of fresh (default: fresh, which scored better on shoes)")
+    p.add_argument("--init-discriminator", metavar="DIR", type=existing_dir, default="",
+                   help="with --init-from: start D from another folder (a run's checkpoint, runs/NAME/checkpoints/step_N, "
+                        "or a model folder) with a fresh Adam. Default: the --init-from folder's own D and Adam state "
+                        "when it carries them (every shipped model does), else a fresh D")
+    p.add_argument("--fresh-discriminator", action="store_true",
+                   help="with --init-from: start D and Adam afresh even when the folder carries them")
     p.add_argument("--d-warmup", type=non_negative_int, default=0, metavar="STEPS",
                    help="train only D for the first STEPS steps, G frozen, so a fresh D catches up with an --init-from "
                         "G before G is judged by it (default 0)")
@@ -99,7 +102,8 @@ def recipe_options(args: argparse.Namespace) -> dict:
                 upsample=args.upsample,
                 diffaugment=args.diffaugment,
                 feature_matching=args.feature_matching, init_discriminator=args.init_discriminator,
-                d_warmup=args.d_warmup, distill=args.distill, teacher=args.teacher)
+                fresh_discriminator=args.fresh_discriminator, d_warmup=args.d_warmup, distill=args.distill,
+                teacher=args.teacher)
 
 
 def add_train_args(p: argparse.ArgumentParser) -> None:
@@ -186,10 +190,16 @@ def main(argv: list[str] | None = None) -> None:
     ev.add_argument("--thin-lines", action="store_true",
                     help="thin the input lines to 1 px first (models.strokes; default: the model on the lines as given; "
                          "default out: MODEL/eval_SPLIT[_strokePX]_thinned)")
+    ev.add_argument("--cat-faces", action=argparse.BooleanOptionalAction, default=None,
+                    help="score realism with OpenCV's cat-face detector: the share of outputs where it finds a face "
+                         "against the share of real photos (default: on for models with 'cat' in their name)")
 
     re = sub.add_parser("retrain", help="photos folder -> edge dataset -> trained model in the app")
     re.add_argument("photos", type=existing_dir, help="a folder of your photos (nested folders and mixed formats are fine)")
     re.add_argument("--detector", choices=("auto", "hed", "canny"), default="auto")
+    re.add_argument("--heads", choices=("cat",),
+                    help="train on the largest cat head in each photo (OpenCV's cat-face detector; photos without one "
+                         "are skipped and counted in the dataset's dataset.json)")
     re.add_argument("--datasets", default="data", help="where the built edge dataset goes (default: data)")
     add_train_args(re)
     re.set_defaults(preset="compact")
@@ -209,7 +219,9 @@ def main(argv: list[str] | None = None) -> None:
                     help="start a new run from this model's generator (e.g. the shipped one) instead of from scratch")
     sh.add_argument("--stages", default="prepare,train,evaluate,export",
                     help="comma-separated subset of prepare,train,evaluate,export; `card` alone re-renders the "
-                    "shipped card, `rescore` re-measures the shipped model and re-renders its card")
+                    "shipped card, `rescore` re-measures the shipped model and re-renders its card, `discriminator` "
+                    "trains a D alone against the shipped generator (--d-warmup STEPS, default 1000; pass the "
+                    "model's recipe options) and puts it in the model's folder")
     sh.add_argument("--eval-limit", type=non_negative_int, default=0, help="evaluate on the first N val pairs only (0 = all)")
     sh.add_argument("--fetched", default=FETCHED,
                     help=f"where `fetch` put the official sets, used when --shared has no NAME (default: {FETCHED})")
@@ -247,7 +259,7 @@ def dispatch(args: argparse.Namespace) -> None:
         out = Path(args.out) if args.out else model / f"eval_{args.split}{stroke}{thinned}"
         metrics = evaluate(model, args.data, out, split=args.split, direction=args.direction,
                            limit=args.limit, structure=not args.no_structure, device=args.device, seed=args.seed,
-                           stroke_width=args.stroke_width, thin_lines=args.thin_lines)
+                           stroke_width=args.stroke_width, thin_lines=args.thin_lines, cat_faces=args.cat_faces)
         print(f"metrics: {out / 'metrics.json'}")
         for k, v in metrics["summary"].items():
             print(f"  {k}: {v:.4f}" if isinstance(v, float) else f"  {k}: {v}")
@@ -255,7 +267,7 @@ def dispatch(args: argparse.Namespace) -> None:
         from hed_edges.build import build_dataset
 
         data_dir = Path(args.datasets) / args.name
-        build_dataset(args.photos, data_dir, size=256, detector=args.detector)
+        build_dataset(args.photos, data_dir, size=256, detector=args.detector, heads=args.heads)
         run_dir = Path(args.runs) / args.name
         run_training(config_from_args(args, str(data_dir)), run_dir, (run_dir / "train_config.json").is_file(),
                      args.epochs, args.max_steps, args.decay_epochs)

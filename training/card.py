@@ -81,7 +81,11 @@ def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path | None = 
         + ("; takes one colour for the whole object (--palette: without hints, drawn by the seed from "
            f"{min(PALETTE_PRIOR, t.get('pairs') or PALETTE_PRIOR)} training photos' colours)" if g.palette else "")
         + ("; also sees its strokes' centre lines (--centre-lines: one more input channel)" if g.centre_lines else ""),
-        f"- Discriminator: {t.get('discriminator', '?')}; objective {t.get('objective', '?')}, lambda {t.get('lambda_l1', '?')}",
+        f"- Discriminator: {t.get('discriminator', '?')}; objective {t.get('objective', '?')}, lambda {t.get('lambda_l1', '?')}"
+        + ("; carried in this folder with its Adam state, so `--init-from` it continues with them"
+           if (dest / "discriminator.safetensors").is_file() else "")
+        + (f" (trained {d['steps']} steps alone against this generator: `{d['command']}`)"
+           if (d := t.get("discriminator_carried")) else ""),
         f"- Device: {t.get('device', '?')}; batch size {t.get('batch_size', '?')}",
         f"- Trained: {t.get('steps', '?')} steps = {t.get('epochs', '?')} epochs, "
         f"{t.get('wall_seconds', 0) / 3600:.2f} h wall time",
@@ -89,9 +93,10 @@ def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path | None = 
     if init := t.get("init_from"):
         lines.append(
             f"- Started from `{init['model']}` ("
-            + (f"discriminator from `{init['discriminator_from']}`" if init.get("discriminator_from")
-               else "fresh discriminator")
-            + " and fresh optimiser), itself trained "
+            + ("its own discriminator and Adam state" if init.get("discriminator_from") == init["model"]
+               else f"discriminator from `{init['discriminator_from']}` and fresh optimiser"
+               if init.get("discriminator_from") else "fresh discriminator and fresh optimiser")
+            + "), itself trained "
             f"{init.get('steps', '?')} steps = {init.get('epochs', '?')} epochs, "
             f"{init.get('wall_seconds', 0) / 3600:.2f} h on {init.get('device', '?')}: `{init.get('command', 'n/a')}`"
         )

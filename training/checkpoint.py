@@ -6,6 +6,9 @@ Layout: ``runs/NAME/checkpoints/step_00001000/`` holds ``generator.safetensors``
 complete; ``latest.json`` then points at it, so a kill at any moment leaves a usable one. Resume
 does not trust any single file: it takes the newest checkpoint whose every file reads back, and
 says which ones it skipped and why (a disk that filled up, a file truncated by a copy).
+
+A run's model folder (and a shipped one) also carries D and the Adam states (CARRIED), so that
+`--init-from` it continues the run on a fresh machine instead of starting a new D.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 
 from models.checkpoint import (CONFIG, MissingWeightsError, atomic_save_tensors, atomic_write_bytes, remove_temps,
@@ -27,6 +30,12 @@ from models.networks import Generator
 from .config import read_run_config
 
 LATEST = "latest.json"
+# What a model folder carries beside its generator so a run can go on from it on another machine (issue 28):
+# the discriminator (float16) and both Adam states (moments in bfloat16, which keeps float32's range: float16
+# flushes Adam's tiny second moments to zero). benchmarks/carry_state.py measures both as harmless.
+DISCRIMINATOR = "discriminator.safetensors"
+OPTIMIZERS = "optimizers.safetensors"
+CARRIED = (DISCRIMINATOR, OPTIMIZERS)
 
 
 class CheckpointError(ValueError):
@@ -44,6 +53,15 @@ def flatten_optimizer(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str
             else:
                 scalars.setdefault(str(idx), {})[key] = value
     return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def flatten_optimizers(optimizers: dict[str, torch.optim.Optimizer]) -> tuple[dict[str, torch.Tensor], dict]:
+    tensors: dict[str, torch.Tensor] = {}
+    meta = {}
+    for name, opt in optimizers.items():
+        t, meta[name] = flatten_optimizer(name, opt)
+        tensors.update(t)
+    return tensors, meta
 
 
 def unflatten_optimizer(prefix: str, tensors: dict[str, torch.Tensor], meta: dict) -> dict:
@@ -71,21 +89,15 @@ def save_checkpoint(
     final = folder / f"step_{step:08d}"
     tmp = folder / f".tmp_step_{step:08d}"
     shutil.rmtree(tmp, ignore_errors=True)
-    opt_tensors: dict[str, torch.Tensor] = {}
-    opt_meta = {}
-    for name, opt in optimizers.items():
-        t, meta = flatten_optimizer(name, opt)
-        opt_tensors.update(t)
-        opt_meta[name] = meta
+    opt_tensors, opt_meta = flatten_optimizers(optimizers)
     rng = {"torch_cpu": torch.get_rng_state()}
     if torch.cuda.is_available():
         rng.update({f"torch_cuda{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())})
     try:  # a full disk or a read-only folder: no half-written step folder stays behind
         atomic_save_tensors(generator.state_dict(), tmp / "generator.safetensors")
         if discriminator is not None:
-            atomic_save_tensors(discriminator.state_dict(), tmp / "discriminator.safetensors")
-        atomic_save_tensors({**opt_tensors, **{f"rng.{k}": v for k, v in rng.items()}},
-                            tmp / "optimizers.safetensors")
+            atomic_save_tensors(discriminator.state_dict(), tmp / DISCRIMINATOR)
+        atomic_save_tensors({**opt_tensors, **{f"rng.{k}": v for k, v in rng.items()}}, tmp / OPTIMIZERS)
         atomic_write_bytes(tmp / "state.json",
                            json.dumps({**state, "step": step, "keep": keep, "optimizers": opt_meta}).encode())
         shutil.rmtree(final, ignore_errors=True)
@@ -182,15 +194,15 @@ def load_checkpoint(
 
     Every file is read before anything is restored; CheckpointError names the file that does not fit."""
     state = _read_state(path, optimizers)
-    nets = {"generator.safetensors": generator, "discriminator.safetensors": discriminator}
+    nets = {"generator.safetensors": generator, DISCRIMINATOR: discriminator}
     weights = {name: (net, read_tensors(path / name)) for name, net in nets.items() if net is not None}
-    file = path / "optimizers.safetensors"
+    file = path / OPTIMIZERS
     tensors = read_tensors(file)
     try:
         for name, (net, sd) in weights.items():
             file = path / name
             net.load_state_dict(sd)
-        file = path / "optimizers.safetensors"
+        file = path / OPTIMIZERS
         for name, opt in optimizers.items():
             opt.load_state_dict(unflatten_optimizer(name, tensors, state["optimizers"][name]))
         rng_cpu = tensors["rng.torch_cpu"]
@@ -203,6 +215,66 @@ def load_checkpoint(
         if cuda:
             torch.cuda.set_rng_state_all(cuda[: torch.cuda.device_count()])
     return state
+
+
+def write_carried(folder: Path, discriminator: dict[str, torch.Tensor] | None,
+                  opt_tensors: dict[str, torch.Tensor], opt_meta: dict) -> None:
+    """Put D and the Adam states in a model folder (see CARRIED); a folder without a D loses any stale one."""
+    if discriminator is None:
+        for name in CARRIED:
+            (folder / name).unlink(missing_ok=True)
+        return
+    atomic_save_tensors({k: v.half() if v.is_floating_point() else v for k, v in discriminator.items()},
+                        folder / DISCRIMINATOR, metadata={"dtype": "float16"})
+    moments = {k: v.bfloat16() if v.is_floating_point() and v.ndim else v for k, v in opt_tensors.items()
+               if not k.startswith("rng.")}
+    atomic_save_tensors(moments, folder / OPTIMIZERS, metadata={"optimizers": json.dumps(opt_meta)})
+
+
+def copy_carried(source: Path, dest: Path) -> None:
+    """A model folder's D and Adam states to another folder (shipping a run's model); none there removes dest's."""
+    for name in CARRIED:
+        if (source / name).is_file():
+            atomic_write_bytes(dest / name, (source / name).read_bytes())
+        else:
+            (dest / name).unlink(missing_ok=True)
+
+
+def load_carried(folder: Path, discriminator: torch.nn.Module,
+                 optimizers: dict[str, torch.optim.Optimizer]) -> list[str]:
+    """Fill D, then each Adam state whose every tensor fits its parameters, from a model folder that carries
+    them; returns a line for each Adam state left fresh. CheckpointError when the folder's D does not fit."""
+    state = read_tensors(folder / DISCRIMINATOR)
+    own = discriminator.state_dict()
+    wrong = sorted(k for k in set(state) | set(own) if k not in state or k not in own or state[k].shape != own[k].shape)
+    if wrong:
+        raise CheckpointError(f"{folder / DISCRIMINATOR}: its discriminator differs from this run's at "
+                              f"{', '.join(wrong[:3])}{' ...' if len(wrong) > 3 else ''} (same --ndf, --patch, hints?)")
+    discriminator.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
+    file = folder / OPTIMIZERS
+    if not file.is_file():
+        return [f"{folder}: no {OPTIMIZERS}: Adam starts fresh"]
+    try:
+        with safe_open(file, framework="pt") as f:
+            meta = json.loads((f.metadata() or {})["optimizers"])
+    except (OSError, SafetensorError, KeyError, ValueError) as e:
+        raise CheckpointError(f"{file}: unreadable ({type(e).__name__}: {e})") from e
+    tensors = read_tensors(file)
+    notes = []
+    for name, opt in optimizers.items():
+        params = [p for group in opt.param_groups for p in group["params"]]
+        sd = unflatten_optimizer(name, tensors, meta[name]) if name in meta else None
+        fits = sd is not None and len(sd["param_groups"]) == len(opt.param_groups) and all(
+            0 <= i < len(params) and all(not torch.is_tensor(v) or v.ndim == 0 or v.shape == params[i].shape
+                                         for v in entry.values())
+            for i, entry in sd["state"].items())
+        if fits and sd["state"]:
+            sd["state"] = {i: {k: v.float() if torch.is_tensor(v) else v for k, v in entry.items()}
+                           for i, entry in sd["state"].items()}
+            opt.load_state_dict(sd)
+        else:
+            notes.append(f"{file}: no Adam state for {name} that fits this run: it starts fresh")
+    return notes
 
 
 def checkpoint_model(run_dir: Path, step: int | Sequence[int], out: Path | None = None) -> Path:
@@ -240,4 +312,10 @@ def checkpoint_model(run_dir: Path, step: int | Sequence[int], out: Path | None 
     if out is None:
         name = f"step_{steps[0]:08d}" if len(steps) == 1 else "mean_" + "_".join(map(str, sorted(steps)))
         out = run_dir / "checkpoints" / name / "model"
-    return save_model(out, generator, cfg.model)
+    save_model(out, generator, cfg.model)
+    newest = run_dir / "checkpoints" / f"step_{last:08d}"  # D and Adam of the last step travel with the mean
+    has_d = (newest / DISCRIMINATOR).is_file()
+    meta = json.loads((newest / "state.json").read_text())["optimizers"] if has_d else {}
+    write_carried(out, read_tensors(newest / DISCRIMINATOR) if has_d else None,
+                  read_tensors(newest / OPTIMIZERS) if has_d else {}, meta)
+    return out

@@ -71,7 +71,9 @@ class TrainConfig(JsonConfig):
     seed: int = 0
     device: str = "auto"
     bf16: bool = True  # autocast on CUDA only
-    channels_last: bool = True  # CUDA only
+    # NHWC tensors: on this 2-core CPU x1.5 train img/s at one thread, and batch 4 added nothing per image
+    # (benchmarks/throughput.py --rows base batch4 channels_last batch4+channels_last --threads 1).
+    channels_last: bool = True
     compile: bool = False
     save_every: int = 500  # steps between `latest` checkpoints
     keep_every: int = 5000  # steps between checkpoints that are never pruned (0 = none)
@@ -80,11 +82,14 @@ class TrainConfig(JsonConfig):
     command: str = ""
     # Fine-tuning: a model folder whose generator weights start the run, and that model's own
     # training record, copied when the run starts so the card can tell the whole history even if the
-    # source folder is later replaced. D starts fresh, or from a run's checkpoint folder
-    # (`init_discriminator`; on shoes a fresh D scored the higher structure, see the edges2shoes card).
+    # source folder is later replaced. D (and Adam, where it fits) comes from the folder when it carries
+    # them (training.checkpoint.CARRIED): fine-tunes with a fresh D lost 1-px structure every time (issue 28).
+    # `fresh_discriminator` starts D afresh instead; `init_discriminator` takes D from another folder
+    # (a run's checkpoint or a model folder; its Adam stays fresh).
     init_from: str = ""
     init_history: dict[str, Any] = field(default_factory=dict)
     init_discriminator: str = ""
+    fresh_discriminator: bool = False
     # Steps at the start that train D alone, G frozen: a fresh D catches up with an already trained G
     # before G is judged by it (fine-tunes where the source run's D is lost; see the edges2handbags card).
     d_warmup: Annotated[int, Range(0, 10**9)] = 0
@@ -199,6 +204,8 @@ def make_config(
             raise ConfigError(f"{what}: it needs --input-kind edges or sketch, not {input_kind}")
     if objective not in OBJECTIVES:
         raise ConfigError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    if overrides.get("fresh_discriminator") and (not init_from or overrides.get("init_discriminator")):
+        raise ConfigError("--fresh-discriminator: only with --init-from, and not with --init-discriminator")
     if overrides.get("d_warmup") and "gan" not in objective:
         raise ConfigError(f"--d-warmup trains the discriminator alone: objective {objective} has none")
     if preset not in PRESETS:

@@ -16,6 +16,9 @@ The model is scored on the lines as given; `thin_lines` thins them first (models
 studio does not).
 A palette model's plain scores are with its colour drawn by seed, as the studio draws it; `average_*`
 are without one (its own averaged palette).
+Realism for a cats model, as the paper judged realism with an off-the-shelf detector: the share of outputs
+in which OpenCV's cat-face cascade (hed_edges.catfaces) finds a face, read against the same share for the
+real photos (`cat_face_ratio`; 1 = as recognisable as the photos).
 """
 from __future__ import annotations
 
@@ -140,11 +143,16 @@ def to_uint8(t) -> np.ndarray:
 
 def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: str = "val",
              direction: str = "AtoB", limit: int = 0, structure: bool = True, device: str = "cpu",
-             seed: int = 0, stroke_width: int = 1, thin_lines: bool = False) -> dict:
+             seed: int = 0, stroke_width: int = 1, thin_lines: bool = False, cat_faces: bool | None = None) -> dict:
     """Translate every pair of `split`, write input|output|target images and metrics.json.
 
-    Hint models also get input | output | hints | hinted output | target grids and `hinted_*` scores."""
+    Hint models also get input | output | hints | hinted output | target grids and `hinted_*` scores.
+    `cat_faces` (default: for models with "cat" in their name) adds the cat-face detector's realism score."""
     translator = load(model_dir, device=device)
+    if cat_faces is None:
+        cat_faces = "cat" in translator.config.name.lower()
+    if cat_faces:
+        from hed_edges.catfaces import has_face
     kind = translator.config.input_kind
     if stroke_width > 1 and not translator.takes_lines:
         raise DataError(f"--stroke-width redraws lines: {Path(model_dir).name} takes {kind}, not edges or sketches")
@@ -193,6 +201,8 @@ def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: st
             f1_fake = edge_f1(np.asarray(extract_edges(Image.fromarray(fake), size=None)) < 128, ref)["f1"]
             f1_real = edge_f1(np.asarray(extract_edges(Image.fromarray(real), size=None)) < 128, ref)["f1"]
             row.update(edge_f1_fake=f1_fake, edge_f1_real=f1_real)
+        if cat_faces:
+            row.update(cat_face_fake=float(has_face(fake)), cat_face_real=float(has_face(real)))
         if translator.has_palette:  # its own averaged palette (no colour given), beside the drawn colour
             average = np.asarray(translate(colour=None))
             row.update(average_PSNR=float(peak_signal_noise_ratio(real, average, data_range=255)),
@@ -231,6 +241,10 @@ def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: st
         f1_fake, f1_real = mean("edge_f1_fake"), mean("edge_f1_real")
         summary.update(edge_f1_fake=f1_fake, edge_f1_real=f1_real,
                        structure_ratio=f1_fake / f1_real if f1_real > 0 else float("nan"))
+    if cat_faces:
+        found, real_found = mean("cat_face_fake"), mean("cat_face_real")
+        summary.update(cat_faces_fake=found, cat_faces_real=real_found,
+                       cat_face_ratio=found / real_found if real_found > 0 else float("nan"))
     summary["pairs"] = n
     result = {"model": str(model_dir), "data": str(data), "split": split, "seed": seed, "stroke_width": stroke_width,
               "thin_lines": thin_lines,

@@ -16,12 +16,14 @@ from pathlib import Path
 from models.checkpoint import CONFIG, atomic_write_bytes, load_generator, save_model
 from models.config import ModelConfig
 
+from .checkpoint import copy_carried
 from .config import make_config
 from .data import DataError
 from .fetch import FETCHED, OFFICIAL
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "models"
-STAGES = ("prepare", "train", "evaluate", "export", "card", "rescore")
+STAGES = ("prepare", "train", "evaluate", "export", "card", "rescore", "discriminator")
+D_STEPS = 1000  # `discriminator` stage: steps of D alone against the shipped generator
 
 
 class StageError(ValueError):
@@ -133,7 +135,32 @@ def ship(name: str, shared: str = "../shared/datasets", data_root: str = "data",
         return write_card(recipe, ASSETS / name, ModelConfig.from_file(ASSETS / name / CONFIG))
     if "rescore" in stages:  # re-measure the shipped model after a change to the metrics; weights untouched
         return rescore(recipe, data, Path(runs) / "shipped" / name / "eval_val", eval_limit)
+    if "discriminator" in stages:
+        return train_discriminator(recipe, data, Path(runs) / "discriminator" / name, device, command, options)
     return model
+
+
+def train_discriminator(recipe: Recipe, data: Path, run_dir: Path, device: str, command: str,
+                        options: dict | None) -> Path:
+    """A D for a shipped generator whose own was lost: D alone (G frozen, `--d-warmup` = the whole run) on
+    the recipe's data and options, then D and its Adam state go into assets/models/NAME beside the
+    unchanged generator, so the next fine-tune continues with a D that knows this G (issue 28)."""
+    from .card import write_card
+    from .trainer import run_training
+
+    dest = ASSETS / recipe.name
+    options = {k: v for k, v in (options or {}).items() if k not in ("fresh_discriminator", "init_discriminator")}
+    steps = options.pop("d_warmup", 0) or D_STEPS
+    cfg = make_config(recipe.name, str(data), input_kind=recipe.input_kind, device=device, epochs=1,
+                      max_steps=steps, d_warmup=steps, save_every=250, sample_every=10**9, log_every=25,
+                      keep_every=0, command=command, init_from=str(dest), fresh_discriminator=True, **options)
+    trainer = run_training(cfg, run_dir, (run_dir / "train_config.json").is_file())
+    copy_carried(run_dir / "model", dest)
+    config = ModelConfig.from_file(dest / CONFIG)
+    config.training["discriminator_carried"] = {"steps": trainer.step, "command": command,
+                                                "wall_seconds": round(trainer.wall, 1)}
+    atomic_write_bytes(dest / CONFIG, config.to_json().encode())
+    return write_card(recipe, dest, config)
 
 
 def rescore(recipe: Recipe, data: Path, out: Path, eval_limit: int) -> Path:
@@ -157,5 +184,6 @@ def export(recipe: Recipe, model: Path) -> Path:
     if metrics_file.is_file():
         config.metrics = json.loads(metrics_file.read_text())["summary"]
     save_model(dest, generator, config)
+    copy_carried(model, dest)
     write_card(recipe, dest, config, model / "eval_val")
     return dest

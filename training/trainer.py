@@ -25,7 +25,8 @@ from models.hints import palette_planes
 from models.networks import PALETTE_PRIOR, Discriminator, Generator, resize_state_dict
 from models.translator import to_image
 
-from .checkpoint import read_tensors, remove_interrupted, resume_checkpoint, save_checkpoint
+from .checkpoint import (DISCRIMINATOR, CheckpointError, flatten_optimizers, load_carried, remove_interrupted,
+                         resume_checkpoint, save_checkpoint, write_carried)
 from .config import HINT_OPTIONS, PROJECTABLE, ConfigError, TrainConfig, read_run_config
 from .data import DataError, PairDataset, epoch_order, step_generator
 from .hints import object_colours, recolour, sample_hints, sample_palette
@@ -87,7 +88,7 @@ class Trainer:
             self.total_steps = min(self.total_steps, cfg.max_steps)
 
         cuda = self.device.type == "cuda"
-        self.memory_format = torch.channels_last if (cuda and cfg.channels_last) else torch.contiguous_format
+        self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.G = Generator(cfg.model.generator).to(self.device, memory_format=self.memory_format)
         if cfg.model.generator.palette:
             self.G.palette_prior.copy_(self._palette_prior())
@@ -120,6 +121,7 @@ class Trainer:
         self.step = 0
         self.wall = 0.0
         self._stop = False
+        self.discriminator_from = discriminator_source(cfg)  # for init_discriminator and the card
 
     # -- data -------------------------------------------------------------------------------
     def _palette_prior(self) -> torch.Tensor:
@@ -266,21 +268,22 @@ class Trainer:
         self.cfg.init_history = dict(config.training)
 
     def init_discriminator(self) -> None:
-        """Start D from the discriminator of a run's checkpoint folder (`cfg.init_discriminator`), which
-        must be the same network (Adam starts fresh)."""
-        source = Path(self.cfg.init_discriminator)
+        """Start D from `discriminator_from`: D alone from --init-discriminator (a run's checkpoint folder or
+        a model folder), or D and Adam (where it fits) from the --init-from folder that carries them."""
+        source, explicit = Path(self.discriminator_from), bool(self.cfg.init_discriminator)
+        flag = "--init-discriminator" if explicit else "--init-from"
         if self.D is None:
-            raise ConfigError(f"--init-discriminator {source}: objective {self.cfg.objective} trains no discriminator")
-        file = source / "discriminator.safetensors"
-        if not file.is_file():
-            raise MissingWeightsError(f"--init-discriminator {source}: no discriminator.safetensors there "
-                                      "(give a checkpoint folder, e.g. runs/NAME/checkpoints/step_00005000)")
-        state, own = read_tensors(file), self.D.state_dict()
-        wrong = sorted(k for k in set(state) | set(own) if k not in state or k not in own or state[k].shape != own[k].shape)
-        if wrong:
-            raise ConfigError(f"--init-discriminator {source}: its discriminator differs from this run's at "
-                             f"{', '.join(wrong[:3])}{' ...' if len(wrong) > 3 else ''} (same --ndf, --patch, hints?)")
-        self.D.load_state_dict(state)
+            raise ConfigError(f"{flag} {source}: objective {self.cfg.objective} trains no discriminator")
+        if not (source / DISCRIMINATOR).is_file():
+            raise MissingWeightsError(f"{flag} {source}: no {DISCRIMINATOR} there (give a checkpoint folder, e.g. "
+                                      "runs/NAME/checkpoints/step_00005000, or a model folder that carries one)")
+        try:
+            notes = load_carried(source, self.D, {} if explicit else self.optimizers)
+        except CheckpointError as e:
+            raise ConfigError(f"{flag} {e}" + ("" if explicit else " (or pass --fresh-discriminator)")) from None
+        if self.is_main:
+            for line in notes:
+                print(line, file=sys.stderr)
 
     # -- run folder -------------------------------------------------------------------------
     @property
@@ -356,9 +359,12 @@ class Trainer:
         }
         if cfg.init_from:
             model_cfg.training["init_from"] = {"model": cfg.init_from, **cfg.init_history}
-            if cfg.init_discriminator:
-                model_cfg.training["init_from"]["discriminator_from"] = cfg.init_discriminator
-        return save_model(self.run_dir / "model", self.G, model_cfg)
+            if self.discriminator_from:
+                model_cfg.training["init_from"]["discriminator_from"] = self.discriminator_from
+        folder = save_model(self.run_dir / "model", self.G, model_cfg)
+        opt_tensors, opt_meta = flatten_optimizers(self.optimizers)
+        write_carried(folder, None if self.D is None else self.D.state_dict(), opt_tensors, opt_meta)
+        return folder
 
     def write_samples(self) -> None:
         if not self.is_main:
@@ -466,6 +472,15 @@ def named_write_errors(run_dir: Path):
         ) from e
 
 
+def discriminator_source(cfg: TrainConfig) -> str:
+    """Where D starts: --init-discriminator, else the --init-from folder when it carries a D and the run
+    trains one (unless --fresh-discriminator); "" for a fresh D."""
+    if cfg.init_discriminator:
+        return cfg.init_discriminator
+    carried = cfg.init_from and (Path(cfg.init_from) / DISCRIMINATOR).is_file()
+    return cfg.init_from if carried and cfg.uses_gan and not cfg.fresh_discriminator else ""
+
+
 def run_training(cfg: TrainConfig, run_dir: Path, resume: bool, epochs: int | None = None,
                  max_steps: int | None = None, decay_epochs: int | None = None) -> Trainer:
     """Start a run, or resume one with its saved config.
@@ -494,7 +509,7 @@ def run_training(cfg: TrainConfig, run_dir: Path, resume: bool, epochs: int | No
             cfg.command = f"{cfg.command}; from step {trainer.step}: {command}"
         if not resumed and cfg.init_from:
             trainer.init_generator()
-        if not resumed and cfg.init_discriminator:
+        if not resumed and trainer.discriminator_from:
             trainer.init_discriminator()
         trainer.fit()
     if trainer.is_main:
