@@ -29,7 +29,7 @@ from training.evaluate import evaluate  # noqa: E402
 COLUMNS = [("structure_ratio", "structure"), ("color_intersection", "colour/img"), ("color_spread_ratio", "spread"),
            ("checkerboard", "checker"), ("PSNR", "PSNR"), ("hinted_PSNR", "PSNR hinted"),
            ("hinted_color_intersection", "colour hinted"), ("average_color_spread_ratio", "spread, no colour drawn"),
-           ("average_PSNR", "PSNR, no colour drawn")]
+           ("average_PSNR", "PSNR, no colour drawn"), ("cat_face_ratio", "cat faces / real's")]
 
 
 def row(run: Path, steps: list[int], data: str, limit: int, follow_n: int, stroke_width: int) -> str:
