@@ -47,7 +47,8 @@ def fresh_adam(trainer: Trainer) -> None:
 
 def outputs(trainer: Trainer, val: PairDataset, n: int) -> list[np.ndarray]:
     translator = Translator(copy.deepcopy(trainer.G), trainer.cfg.model)
-    return [np.asarray(translator(Image.fromarray(to_uint8(val.batch([i])[0][0])), seed=i, colour=None))
+    return [np.asarray(translator(Image.fromarray(to_uint8(val.batch([i])[0][0])), seed=i, colour=None,
+                                  size=trainer.cfg.data.crop_size))
             for i in range(n)]
 
 

@@ -35,6 +35,10 @@ METRIC_ROWS = [
     ("structure_ratio", "edge F1 (2 px) of output vs input edges / same F1 for the real photo (target >= 0.8)", "{:.3f}"),
     ("edge_f1_fake", "edge F1 of output vs input edges", "{:.3f}"),
     ("edge_f1_real", "edge F1 of the real photo vs input edges", "{:.3f}"),
+    ("cat_face_ratio", "outputs in which OpenCV's cat-face detector finds a face / real photos in which it does "
+     "(1 = as recognisable as the photos)", "{:.2f}"),
+    ("cat_faces_fake", "share of outputs with a cat face found", "{:.2f}"),
+    ("cat_faces_real", "share of real photos with a cat face found", "{:.2f}"),
 ]
 
 
