@@ -32,6 +32,8 @@ WAIT = 180_000  # ms
 SHOE = [[(120, 120), (200, 110), (230, 260), (330, 300), (420, 330), (440, 380), (430, 410), (90, 410), (80, 300),
          (120, 120)], [(85, 385), (435, 385)], [(160, 170), (210, 160)], [(170, 220), (220, 210)]]
 HINT = [(150, 300), (250, 320), (350, 340)]  # a stroke of colour along the upper
+BLANK = ("() => document.querySelector('#canvas canvas.ink').getContext('2d').getImageData(0, 0, 512, 512).data"
+         ".every(v => v === 255)")
 
 
 def stroke(page, points, canvas: int = 512) -> None:
@@ -68,17 +70,21 @@ def shoot(out: Path, hint_colour: str = "#1e64c8") -> int:
             page.click("#model input")
             page.get_by_role("option", name="edges → shoes").click()
             page.wait_for_selector("#canvas [data-tool=colour]", state="visible", timeout=WAIT)
+            photo = wait_photo(page, photo)  # the model switch translates the drawing there (the cats example)
             page.click("#canvas [data-action=clear]")
             photo = wait_photo(page, photo)
+            page.wait_for_function(BLANK, timeout=WAIT)
             page.select_option("#canvas .size select", "6")
-            for line in SHOE:
+            for line in SHOE:  # one translation per stroke: wait for each, so the last photo is the last stroke's
                 stroke(page, line)
-            photo = wait_photo(page, photo)
+                photo = wait_photo(page, photo)
             page.click("#canvas [data-tool=colour]")
             page.eval_on_selector("#canvas input.colour", "(el, c) => { el.value = c;"
                                   " el.dispatchEvent(new Event('input', {bubbles: true})); }", hint_colour)
             stroke(page, HINT)
-            wait_photo(page, photo)
+            photo = wait_photo(page, photo)
+            page.wait_for_timeout(2000)
+            assert page.eval_on_selector("#photo img", "img => img.src") == photo, "the photo is still changing"
             page.click("#canvas [data-tool=pen]")
             top = page.locator("#model").bounding_box()
             bottom = max(b["y"] + b["height"] for b in (page.locator("#photo").bounding_box(),

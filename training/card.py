@@ -57,6 +57,16 @@ CARD_FIGURES = KEY_FIGURES + [
     ("color_spread_ratio", "colour spread", "{:.2f}"),
     ("checkerboard", "checkerboard (real photos)", "{:.2f}"),
 ]
+# docs/measurements.md's table: every headline score of each model.
+ALL_FIGURES = [
+    ("L1", "L1", "{:.3f}"), ("PSNR", "PSNR", "{:.1f}"), ("SSIM", "SSIM", "{:.3f}"),
+    ("sharpness_ratio", "sharpness", "{:.2f}"),
+    ("color_intersection", "colour per image (two real photos)", "{:.2f}"),
+    ("color_intersection_pooled", "colour, pooled", "{:.2f}"), ("color_spread_ratio", "colour spread", "{:.2f}"),
+    ("checkerboard", "checkerboard (real photos)", "{:.2f}"), ("structure_ratio", "structure", "{:.2f}"),
+    ("average_PSNR", "PSNR without a colour", "{:.1f}"), ("hinted_PSNR", "with 10 hints: PSNR", "{:.1f}"),
+    ("hinted_color_intersection", "with 10 hints: colour", "{:.2f}"),
+]
 HAND_DRAWN = "drawn.jpg"  # benchmarks/hand_drawn.py --sheet: a drawing as a person draws it, 3/6/12 px pens, 4 seeds
 
 
@@ -64,8 +74,9 @@ def figure(metrics: dict, key: str, fmt: str) -> str:
     if key not in metrics:
         return "-"
     text = fmt.format(metrics[key])
-    if key == "checkerboard" and "checkerboard_real" in metrics:
-        text += f" ({metrics['checkerboard_real']:.2f})"
+    beside = {"checkerboard": "checkerboard_real", "color_intersection": "color_intersection_real_pairs"}.get(key)
+    if beside in metrics:
+        text += f" ({metrics[beside]:.2f})"
     return text
 
 
@@ -78,16 +89,17 @@ def trained(training: dict) -> tuple[float, float]:
     return epochs, seconds / 3600
 
 
-def models_table(assets: Path, titles: dict[str, str]) -> str:
-    """README's table of the shipped models: one row each, the key figures from its config, a link to its card."""
-    lines = ["| model | " + " | ".join(c for _, c, _ in KEY_FIGURES) + " | trained on CPU, all runs | card |",
-             "|---" * (len(KEY_FIGURES) + 3) + "|"]
+def models_table(assets: Path, titles: dict[str, str], columns: list = KEY_FIGURES, up: str = "") -> str:
+    """The shipped models' table (README: KEY_FIGURES; docs/measurements.md: ALL_FIGURES, links one folder `up`):
+    one row each, the figures from its config.json (= metrics.json), a link to its card."""
+    lines = ["| model | " + " | ".join(c for _, c, _ in columns) + " | trained on CPU, all runs | card |",
+             "|---" * (len(columns) + 3) + "|"]
     for name, title in titles.items():
         config = ModelConfig.from_file(assets / name / "config.json")
         epochs, hours = trained(config.training)
-        cells = [figure(config.metrics, key, fmt) for key, _, fmt in KEY_FIGURES]
+        cells = [figure(config.metrics, key, fmt) for key, _, fmt in columns]
         lines.append(f"| {title} | " + " | ".join(cells) + f" | {epochs:.0f} epochs, {hours:.1f} h | "
-                     f"[{name}](assets/models/{name}/README.md) |")
+                     f"[{name}]({up}assets/models/{name}/README.md) |")
     return "\n".join(lines)
 
 
