@@ -61,7 +61,7 @@ def test_model_tables_are_the_figures_in_metrics_json():
     assert full in (REPO / "docs" / "measurements.md").read_text(), f"measurements.md's table should read:\n{full}"
     for name in RECIPES:  # the card shows the same figures, the same way
         config = __import__("json").loads((ASSETS / name / "metrics.json").read_text())
-        row = "| " + " | ".join(figure(config, k, f) for k, _, f in CARD_FIGURES) + " |"
+        row = "| " + " | ".join(figure(config, k, f) for k, _, f in CARD_FIGURES if k in config) + " |"
         assert row in (ASSETS / name / "README.md").read_text(), name
 
 

@@ -130,9 +130,10 @@ def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path | None = 
     summary = dest / "SUMMARY.md"
     if summary.is_file():
         lines += ["", summary.read_text().strip()]
+    key_figures = [(k, c, f) for k, c, f in CARD_FIGURES if k in config.metrics]
     lines += ["", f"## Key figures (val split, {pairs} pairs; all of them under *Metrics*)", "",
-              "| " + " | ".join(c for _, c, _ in CARD_FIGURES) + " |", "|---" * len(CARD_FIGURES) + "|",
-              "| " + " | ".join(figure(config.metrics, k, f) for k, _, f in CARD_FIGURES) + " |"]
+              "| " + " | ".join(c for _, c, _ in key_figures) + " |", "|---" * len(key_figures) + "|",
+              "| " + " | ".join(figure(config.metrics, k, f) for k, _, f in key_figures) + " |"]
     if has_samples:
         output = "output (colour drawn by the seed)" if g.palette else "output"
         columns = (f"input | {output} | hints | output with hints | ground truth" if "hinted_PSNR" in config.metrics
