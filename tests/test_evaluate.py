@@ -81,13 +81,16 @@ def test_model_card(model_and_data, tmp_path):
     # Re-rendered without an eval folder (ship --stages card): the sample sheet stays, and the
     # ablation, notes and fine-tuning history appear.
     (tmp_path / "ablation.md").write_text("| metric | l1 | l1+cgan |")
-    (tmp_path / "NOTES.md").write_text("Blurry at the edges.")
+    (tmp_path / "SUMMARY.md").write_text("## Where it is weak\n\nBlurry at the edges.")
+    (tmp_path / "NOTES.md").write_text("Session 1: ...")
     # The source's own history names its D's architecture: not where this run's D came from.
     config.training["init_from"] = {"model": "assets/models/edges2shoes", "steps": 5, "epochs": 0.5,
                                     "wall_seconds": 3600, "device": "cpu", "command": "python -m training ship edges2shoes",
                                     "discriminator": "70x70 PatchGAN, ndf 32"}
     card = write_card(RECIPES["edges2shoes"], tmp_path, config).read_text()
     assert "samples.jpg" in card and "| metric | l1 | l1+cgan |" in card and "Blurry at the edges." in card
+    assert "[NOTES.md](NOTES.md)" in card and "Session 1" not in card  # the history is linked, not repeated
+    assert card.index("Blurry at the edges.") < card.index("samples.jpg") < card.index("## Training")
     assert "Started from `assets/models/edges2shoes` (fresh discriminator" in card and "1.00 h on cpu" in card
     config.training["init_from"]["discriminator_from"] = "runs/x/checkpoints/step_00000005"
     card = write_card(RECIPES["edges2shoes"], tmp_path, config).read_text()

@@ -32,9 +32,36 @@ def steps_arg(text: str) -> list[int]:
     return steps
 
 
-def add_recipe_options(p: argparse.ArgumentParser) -> None:
+# `retrain`'s defaults. shipped: the options the shipped edges models (shoes, handbags, cats, pokemon) were all
+# trained with (their config.json "command"; shoes and pokemon add --stroke-thick, shoes --zoom-out and
+# --distill); paper: the paper's recipe at the shipped width, what retrain trained before.
+RETRAIN_RECIPES = {
+    "shipped": dict(preset="compact", upsample="resize", stroke_aug=True, hints=10, hint_radius=5, hint_length=24,
+                    hint_recolour=0.5, hint_fill="harmonic", palette=True),
+    "paper": dict(preset="compact"),
+}
+
+
+def recipe_flags(options: dict) -> list[str]:
+    """The command-line form of a RETRAIN_RECIPES entry."""
+    flags = []
+    for key, value in options.items():
+        flags += [f"--{key.replace('_', '-')}"] + ([] if value is True else [str(value)])
+    return flags
+
+
+def chosen_recipe(argv: list[str]) -> str:
+    """`retrain --recipe NAME` picks the defaults of the other options, so it is read before they are parsed."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--recipe", choices=sorted(RETRAIN_RECIPES), default="shipped")
+    return pre.parse_known_args(argv)[0].recipe
+
+
+def add_recipe_options(p, advanced=None) -> None:
     """Options beyond the paper's recipe (colour hints, strokes, upsampling, D augmentation); `ship` takes
-    them too, so a shipped model can be retrained with them."""
+    them too, so a shipped model can be retrained with them. `advanced`: the argument group for the ones
+    a first model does not need (default: `p`)."""
+    advanced = advanced or p
     p.add_argument("--hints", type=non_negative_int, default=0, metavar="N",
                    help="colour hints: train with up to N hint dots/strokes sampled from each photo (none half the "
                         "time); the model then takes a colour layer in the studio. 0 (default, the paper): no hints")
@@ -45,7 +72,7 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hint-recolour", type=fraction, default=0.0, metavar="P",
                    help="hue-turn a hinted training photo and its hints with probability P, so the model follows "
                         "any hint colour, not only the usual ones; turned pairs train G by L1 only (default 0)")
-    p.add_argument("--hints-every-scale", action="store_true",
+    advanced.add_argument("--hints-every-scale", action="store_true",
                    help="feed the hint layer, pooled, to every encoder level too, not only to the first conv, so "
                         "a few hints can colour the whole object (needs --hints)")
     p.add_argument("--hint-fill", nargs="?", const=True, default="", choices=FILL_MODES, metavar="MODE",
@@ -57,7 +84,7 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
                    help="also give G one colour for the whole object: the photo's in training, and at test time, "
                         "for a drawing without hints, one drawn by seed from the training photos' colours, so seeds "
                         "give different plausible colours instead of one averaged palette")
-    p.add_argument("--centre-lines", action="store_true",
+    advanced.add_argument("--centre-lines", action="store_true",
                    help="also give G its strokes thinned to their 1-px centre lines, one more input channel beside the "
                         "strokes as drawn (edges/sketch inputs; no shipped model uses it: see the shoes card)")
     p.add_argument("--stroke-aug", action="store_true",
@@ -72,25 +99,25 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
                    help="decoder upsampling: deconv (default, the paper), resize (nearest x2 + 3x3 conv) or subpixel "
                         "(PixelShuffle, ICNR init); the last two leave no checkerboard. With --init-from a deconv model, "
                         "resize starts from its deconvs projected to resize-convs")
-    p.add_argument("--diffaugment", type=policy_arg, default="", metavar="POLICY",
+    advanced.add_argument("--diffaugment", type=policy_arg, default="", metavar="POLICY",
                    help="DiffAugment D's inputs for small sets: any of color,translation,cutout (comma-separated); "
                         "geometry is shared by condition and image, colour changes the image only. Default: off")
-    p.add_argument("--init-discriminator", metavar="DIR", type=existing_dir, default="",
+    advanced.add_argument("--init-discriminator", metavar="DIR", type=existing_dir, default="",
                    help="with --init-from: start D from another folder (a run's checkpoint, runs/NAME/checkpoints/step_N, "
                         "or a model folder) with a fresh Adam. Default: the --init-from folder's own D and Adam state "
                         "when it carries them (every shipped model does), else a fresh D")
-    p.add_argument("--fresh-discriminator", action="store_true",
+    advanced.add_argument("--fresh-discriminator", action="store_true",
                    help="with --init-from: start D and Adam afresh even when the folder carries them")
-    p.add_argument("--d-warmup", type=non_negative_int, default=0, metavar="STEPS",
+    advanced.add_argument("--d-warmup", type=non_negative_int, default=0, metavar="STEPS",
                    help="train only D for the first STEPS steps, G frozen, so a fresh D catches up with an --init-from "
                         "G before G is judged by it (default 0)")
-    p.add_argument("--distill", type=non_negative_float, default=0.0, metavar="W",
+    advanced.add_argument("--distill", type=non_negative_float, default=0.0, metavar="W",
                    help="with --stroke-aug: add W x L1, near the strokes, between G's output on the augmented lines "
                         "and a frozen teacher's output on the same strokes 1 px wide, so a thick pen gives what a thin "
                         "one gives (default 0: off)")
-    p.add_argument("--teacher", metavar="MODEL_DIR", type=model_dir, default="",
+    advanced.add_argument("--teacher", metavar="MODEL_DIR", type=model_dir, default="",
                    help="the --distill teacher, a model folder that takes the same inputs (default: --init-from)")
-    p.add_argument("--feature-matching", type=non_negative_float, default=0.0, metavar="W",
+    advanced.add_argument("--feature-matching", type=non_negative_float, default=0.0, metavar="W",
                    help="add W x L1 between D's features of real and fake to G's loss (default 0: off)")
 
 
@@ -106,43 +133,58 @@ def recipe_options(args: argparse.Namespace) -> dict:
                 teacher=args.teacher)
 
 
-def add_train_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--name", required=True, help="run name; writes runs/NAME/")
-    p.add_argument("--runs", default="runs", help="folder that holds run folders (default: runs)")
-    p.add_argument("--preset", choices=sorted(PRESETS),
-                   help="paper (default): ngf 64 / ndf 64 as in the paper; compact: ngf 16 / ndf 32, the shipped "
-                        "size; with --init-from, the source model's")
-    p.add_argument("--objective", choices=OBJECTIVES, default="l1+cgan", help="loss ablation (paper Table 1)")
-    p.add_argument("--arch", choices=("unet", "encoder_decoder"), default="unet")
-    p.add_argument("--patch", type=int, choices=(1, 16, 70, 286), default=70, help="PatchGAN receptive field")
-    p.add_argument("--ngf", type=positive_int, help="generator width (overrides the preset)")
-    p.add_argument("--ndf", type=positive_int, help="discriminator width (overrides the preset)")
-    p.add_argument("--norm", choices=("batch", "instance"), default="batch")
-    p.add_argument("--input-kind", choices=("edges", "labels", "sketch", "image"), default="edges")
-    p.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB",
-                   help="AtoB: the left half of each pair is the input")
-    p.add_argument("--epochs", type=positive_int, help="passes over the training pairs (default 200; on --resume, extends the run)")
-    p.add_argument("--decay-epochs", type=non_negative_int,
-                   help="linear LR decay to 0 over the last N epochs (default: half the run, as the reference code; "
-                        "on --resume, re-schedules the run)")
-    p.add_argument("--max-steps", type=non_negative_int,
-                   help="stop after this many steps in all (on --resume, extends the run; 0 = all epochs)")
-    p.add_argument("--batch-size", type=positive_int, default=1)
-    p.add_argument("--lr", type=positive_float, default=2e-4)
-    p.add_argument("--lambda-l1", type=non_negative_float, default=100.0)
-    p.add_argument("--no-jitter", action="store_true", help="no resize-286/crop-256 jitter")
-    p.add_argument("--no-flip", action="store_true", help="no mirroring")
-    add_recipe_options(p)
-    p.add_argument("--init-from", metavar="MODEL_DIR", type=model_dir, default="",
-                   help="fine-tune: start the generator from this model folder (e.g. assets/models/edges2cats)")
-    p.add_argument("--seed", type=non_negative_int, default=0)
-    p.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--no-bf16", action="store_true", help="CUDA: train in float32 instead of bf16 autocast")
-    p.add_argument("--compile", action="store_true", help="torch.compile the networks")
-    p.add_argument("--save-every", type=positive_int, default=500)
-    p.add_argument("--keep-every", type=non_negative_int, default=5000, help="0: keep no checkpoint but the latest")
-    p.add_argument("--sample-every", type=positive_int, default=500)
-    p.add_argument("--log-every", type=positive_int, default=50)
+def add_train_args(p: argparse.ArgumentParser, recipes: bool = False) -> tuple:
+    """The options of `train` and `retrain` in three groups for --help (basic, recipe, advanced); returns
+    the groups, so each command adds its own options to them. `recipes`: retrain's --recipe heads the
+    recipe group."""
+    basic = p.add_argument_group("basic")
+    recipe = p.add_argument_group("recipe", "what is trained: the width and the options beyond the paper")
+    advanced = p.add_argument_group("advanced")
+    if recipes:
+        recipe.add_argument("--recipe", choices=sorted(RETRAIN_RECIPES), default="shipped",
+                            help="the defaults of the options below. shipped (default): the recipe the shipped edges "
+                                 "models share: " + shlex.join(recipe_flags(RETRAIN_RECIPES["shipped"])) + "; paper: "
+                                 "the paper's (deconv upsampling, no hints, strokes or palette), at the compact "
+                                 "width. An option given on the command line wins over either")
+    basic.add_argument("--name", required=True, help="run name; writes runs/NAME/")
+    basic.add_argument("--runs", default="runs", help="folder that holds run folders (default: runs)")
+    basic.add_argument("--epochs", type=positive_int,
+                       help="passes over the training pairs (default 200; on --resume, extends the run)")
+    basic.add_argument("--decay-epochs", type=non_negative_int,
+                       help="linear LR decay to 0 over the last N epochs (default: half the run, as the reference "
+                            "code; on --resume, re-schedules the run)")
+    basic.add_argument("--max-steps", type=non_negative_int,
+                       help="stop after this many steps in all (on --resume, extends the run; 0 = all epochs)")
+    basic.add_argument("--init-from", metavar="MODEL_DIR", type=model_dir, default="",
+                       help="fine-tune: start the generator from this model folder (e.g. assets/models/edges2cats)")
+    basic.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda or cuda:N")
+    recipe.add_argument("--preset", choices=sorted(PRESETS),
+                        help="paper: ngf 64 / ndf 64 as in the paper (train's default); compact: ngf 16 / ndf 32, "
+                             "the shipped size (retrain's default); with --init-from, the source model's")
+    add_recipe_options(recipe, advanced)
+    advanced.add_argument("--objective", choices=OBJECTIVES, default="l1+cgan", help="loss ablation (paper Table 1)")
+    advanced.add_argument("--arch", choices=("unet", "encoder_decoder"), default="unet")
+    advanced.add_argument("--patch", type=int, choices=(1, 16, 70, 286), default=70, help="PatchGAN receptive field")
+    advanced.add_argument("--ngf", type=positive_int, help="generator width (overrides the preset)")
+    advanced.add_argument("--ndf", type=positive_int, help="discriminator width (overrides the preset)")
+    advanced.add_argument("--norm", choices=("batch", "instance"), default="batch")
+    advanced.add_argument("--input-kind", choices=("edges", "labels", "sketch", "image"), default="edges")
+    advanced.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB",
+                          help="AtoB: the left half of each pair is the input")
+    advanced.add_argument("--batch-size", type=positive_int, default=1)
+    advanced.add_argument("--lr", type=positive_float, default=2e-4)
+    advanced.add_argument("--lambda-l1", type=non_negative_float, default=100.0)
+    advanced.add_argument("--no-jitter", action="store_true", help="no resize-286/crop-256 jitter")
+    advanced.add_argument("--no-flip", action="store_true", help="no mirroring")
+    advanced.add_argument("--seed", type=non_negative_int, default=0)
+    advanced.add_argument("--no-bf16", action="store_true", help="CUDA: train in float32 instead of bf16 autocast")
+    advanced.add_argument("--compile", action="store_true", help="torch.compile the networks")
+    advanced.add_argument("--save-every", type=positive_int, default=500)
+    advanced.add_argument("--keep-every", type=non_negative_int, default=5000,
+                          help="0: keep no checkpoint but the latest")
+    advanced.add_argument("--sample-every", type=positive_int, default=500)
+    advanced.add_argument("--log-every", type=positive_int, default=50)
+    return basic, recipe, advanced
 
 
 def config_from_args(args: argparse.Namespace, data: str) -> TrainConfig:
@@ -162,13 +204,15 @@ def config_from_args(args: argparse.Namespace, data: str) -> TrainConfig:
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
     parser = Parser(prog="python -m training", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train a pix2pix model on aligned A|B pairs")
-    train.add_argument("--data", required=True, type=existing_dir, help="folder with train/ (and val/) of A|B pair images")
-    train.add_argument("--resume", action="store_true", help="continue runs/NAME from its latest checkpoint")
-    add_train_args(train)
+    basic, _, _ = add_train_args(train)
+    basic.add_argument("--data", required=True, type=existing_dir,
+                       help="folder with train/ (and val/) of A|B pair images")
+    basic.add_argument("--resume", action="store_true", help="continue runs/NAME from its latest checkpoint")
 
     ev = sub.add_parser("evaluate", help="metrics and per-image outputs of a model on a split")
     ev.add_argument("--model", required=True, type=existing_dir,
@@ -194,15 +238,17 @@ def main(argv: list[str] | None = None) -> None:
                     help="score realism with OpenCV's cat-face detector: the share of outputs where it finds a face "
                          "against the share of real photos (default: on for models with 'cat' in their name)")
 
-    re = sub.add_parser("retrain", help="photos folder -> edge dataset -> trained model in the app")
+    re = sub.add_parser("retrain", help="photos folder -> edge dataset -> trained model in the app",
+                        description="Your photos -> an edges -> photo model the studio lists, trained with the "
+                                    "shipped models' recipe unless --recipe paper.")
     re.add_argument("photos", type=existing_dir, help="a folder of your photos (nested folders and mixed formats are fine)")
-    re.add_argument("--detector", choices=("auto", "hed", "canny"), default="auto")
-    re.add_argument("--heads", choices=("cat",),
-                    help="train on the largest cat head in each photo (OpenCV's cat-face detector; photos without one "
-                         "are skipped and counted in the dataset's dataset.json)")
-    re.add_argument("--datasets", default="data", help="where the built edge dataset goes (default: data)")
-    add_train_args(re)
-    re.set_defaults(preset="compact")
+    basic, _, advanced = add_train_args(re, recipes=True)
+    basic.add_argument("--heads", choices=("cat",),
+                       help="train on the largest cat head in each photo (OpenCV's cat-face detector; photos without "
+                            "one are skipped and counted in the dataset's dataset.json)")
+    advanced.add_argument("--detector", choices=("auto", "hed", "canny"), default="auto")
+    advanced.add_argument("--datasets", default="data", help="where the built edge dataset goes (default: data)")
+    re.set_defaults(**RETRAIN_RECIPES[chosen_recipe(argv)])
 
     sh = sub.add_parser("ship", help="a shipped model from raw data to assets/models/NAME (every stage resumes)")
     sh.add_argument("name", choices=sorted(RECIPES))

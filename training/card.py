@@ -1,4 +1,6 @@
-"""Model cards: what a shipped model was trained on, how, and how well it does."""
+"""Model cards: what a shipped model draws well and badly, its samples and key figures first; then what it was
+trained on and how. The runs that led to it are the folder's NOTES.md, linked, not repeated; SUMMARY.md (hand
+written) says what it draws well and where it is weak. The README's model table comes from the same figures."""
 from __future__ import annotations
 
 import json
@@ -47,6 +49,64 @@ UPSAMPLING = {"deconv": "4x4 stride-2 transposed conv (the paper)", "resize": "r
 FILL_WHAT = {"nearest": "geodesic nearest hint's colour", "harmonic": "hint colours blended smoothly between lines"}
 
 
+# The figures that matter, for the card's first screen and the README's model table: (metric, column, format).
+KEY_FIGURES = [
+    ("PSNR", "PSNR (dB)", "{:.1f}"),
+    ("hinted_PSNR", "with 10 colour hints (dB)", "{:.1f}"),
+    ("color_intersection_pooled", "colour, pooled", "{:.2f}"),
+    ("structure_ratio", "structure", "{:.2f}"),
+]
+# The card adds the two defects its scores were made for, each beside what real photos score.
+CARD_FIGURES = KEY_FIGURES + [
+    ("color_spread_ratio", "colour spread", "{:.2f}"),
+    ("checkerboard", "checkerboard (real photos)", "{:.2f}"),
+]
+# docs/measurements.md's table: every headline score of each model.
+ALL_FIGURES = [
+    ("L1", "L1", "{:.3f}"), ("PSNR", "PSNR", "{:.1f}"), ("SSIM", "SSIM", "{:.3f}"),
+    ("sharpness_ratio", "sharpness", "{:.2f}"),
+    ("color_intersection", "colour per image (two real photos)", "{:.2f}"),
+    ("color_intersection_pooled", "colour, pooled", "{:.2f}"), ("color_spread_ratio", "colour spread", "{:.2f}"),
+    ("checkerboard", "checkerboard (real photos)", "{:.2f}"), ("structure_ratio", "structure", "{:.2f}"),
+    ("average_PSNR", "PSNR without a colour", "{:.1f}"), ("hinted_PSNR", "with 10 hints: PSNR", "{:.1f}"),
+    ("hinted_color_intersection", "with 10 hints: colour", "{:.2f}"),
+]
+HAND_DRAWN = "drawn.jpg"  # benchmarks/hand_drawn.py --sheet: a drawing as a person draws it, 3/6/12 px pens, 4 seeds
+
+
+def figure(metrics: dict, key: str, fmt: str) -> str:
+    if key not in metrics:
+        return "-"
+    text = fmt.format(metrics[key])
+    beside = {"checkerboard": "checkerboard_real", "color_intersection": "color_intersection_real_pairs"}.get(key)
+    if beside in metrics:
+        text += f" ({metrics[beside]:.2f})"
+    return text
+
+
+def trained(training: dict) -> tuple[float, float]:
+    """Epochs and wall hours of a model and every model it was fine-tuned from."""
+    epochs, seconds = training.get("epochs", 0), training.get("wall_seconds", 0)
+    if isinstance(training.get("init_from"), dict):
+        more_epochs, more_hours = trained(training["init_from"])
+        return epochs + more_epochs, seconds / 3600 + more_hours
+    return epochs, seconds / 3600
+
+
+def models_table(assets: Path, titles: dict[str, str], columns: list = KEY_FIGURES, up: str = "") -> str:
+    """The shipped models' table (README: KEY_FIGURES; docs/measurements.md: ALL_FIGURES, links one folder `up`):
+    one row each, the figures from its config.json (= metrics.json), a link to its card."""
+    lines = ["| model | " + " | ".join(c for _, c, _ in columns) + " | trained on CPU, all runs | card |",
+             "|---" * (len(columns) + 3) + "|"]
+    for name, title in titles.items():
+        config = ModelConfig.from_file(assets / name / "config.json")
+        epochs, hours = trained(config.training)
+        cells = [figure(config.metrics, key, fmt) for key, _, fmt in columns]
+        lines.append(f"| {title} | " + " | ".join(cells) + f" | {epochs:.0f} epochs, {hours:.1f} h | "
+                     f"[{name}]({up}assets/models/{name}/README.md) |")
+    return "\n".join(lines)
+
+
 def sample_sheet(eval_dir: Path, out: Path, rows: int = 6) -> bool:
     """Stack the first val triplets (input | output | ground truth) into one JPEG."""
     images = sorted((eval_dir / "images").glob("*.png"))[:rows]
@@ -64,10 +124,29 @@ def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path | None = 
     if eval_dir is not None:
         sample_sheet(eval_dir, dest / "samples.jpg")
     has_samples = (dest / "samples.jpg").is_file()
+    pairs = config.metrics.get("pairs", "?")
     lines = [
         f"# {recipe.title}",
         "",
-        f"pix2pix (Isola et al., CVPR 2017) generator trained by this project: {recipe.input_kind} in, photo out.",
+        f"pix2pix (Isola et al., CVPR 2017) generator trained by this project: {recipe.input_kind} in, photo out. "
+        "It ships with the studio (`python app.py`).",
+    ]
+    summary = dest / "SUMMARY.md"
+    if summary.is_file():
+        lines += ["", summary.read_text().strip()]
+    key_figures = [(k, c, f) for k, c, f in CARD_FIGURES if k in config.metrics]
+    lines += ["", f"## Key figures (val split, {pairs} pairs; all of them under *Metrics*)", "",
+              "| " + " | ".join(c for _, c, _ in key_figures) + " |", "|---" * len(key_figures) + "|",
+              "| " + " | ".join(figure(config.metrics, k, f) for k, _, f in key_figures) + " |"]
+    if has_samples:
+        output = "output (colour drawn by the seed)" if g.palette else "output"
+        columns = (f"input | {output} | hints | output with hints | ground truth" if "hinted_PSNR" in config.metrics
+                   else f"input | {output} | ground truth")
+        lines += ["", f"## Samples (val: {columns})", "", "![samples](samples.jpg)"]
+    if (dest / HAND_DRAWN).is_file():
+        lines += ["", "## Drawn by hand (a drawing as a person makes it, pens 3, 6 and 12 px; seeds 0-3; "
+                  "`benchmarks/hand_drawn.py`, commands in docs/measurements.md)", "", f"![drawn by hand]({HAND_DRAWN})"]
+    lines += [
         "",
         "## Data",
         f"{recipe.about} Source folder: `../shared/datasets/{recipe.source}` (not redistributed).",
@@ -114,16 +193,11 @@ def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path | None = 
     for key, label, fmt in METRIC_ROWS:
         if key in config.metrics:
             lines.append(f"| {label} | {fmt.format(config.metrics[key])} |")
-    if has_samples:
-        output = "output (colour drawn by the seed)" if g.palette else "output"
-        columns = (f"input | {output} | hints | output with hints | ground truth" if "hinted_PSNR" in config.metrics
-                   else f"input | {output} | ground truth")
-        lines += ["", f"## Samples (val: {columns})", "", "![samples](samples.jpg)"]
     if (dest / "ablation.md").is_file():
         lines += ["", "## What the adversarial term adds", "", (dest / "ablation.md").read_text().strip()]
-    notes = dest / "NOTES.md"
-    if notes.is_file():
-        lines += ["", "## Where it is weak", "", notes.read_text().strip()]
+    if (dest / "NOTES.md").is_file():
+        lines += ["", "## History", "",
+                  "How these weights were made, run by run, with what was tried and not shipped: [NOTES.md](NOTES.md)."]
     atomic_write_bytes(dest / "README.md", ("\n".join(lines) + "\n").encode())
     (dest / "metrics.json").write_text(json.dumps(config.metrics, indent=2))
     return dest / "README.md"
