@@ -57,8 +57,11 @@ def to_onnx(generator: Generator, size: int = 256, half: bool = True) -> bytes:
     shapes = generator.dropout_shapes(size, size)
     args = (torch.zeros(1, input_channels(generator), size, size), *(torch.ones(s) for s in shapes))
     names = ["x", *(f"mask{i + 1}" for i in range(len(shapes)))]
+    net = _Net(generator)
+    with torch.no_grad():  # outside the trace first: ResizeConv's cached design tensors, built inside it, export wrong
+        net(*args)
     buffer = io.BytesIO()
-    torch.onnx.export(_Net(generator), args, buffer, input_names=names, output_names=["y"], opset_version=OPSET,
+    torch.onnx.export(net, args, buffer, input_names=names, output_names=["y"], opset_version=OPSET,
                       dynamo=False, do_constant_folding=True)
     model = onnx.load_from_string(buffer.getvalue())
     if half:
