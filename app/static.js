@@ -10,7 +10,7 @@ ort.env.wasm.wasmPaths = new URL("./ort/", import.meta.url).href;
 ort.env.wasm.numThreads = 1;  // threads need cross-origin isolation, which a plain static host does not give
 
 const $ = id => document.getElementById(id);
-const studio = window.studio = {latencies: [], runs: 0, last: null, firstPhotoMs: null, upAt: null, error: null};
+const studio = window.studio = {latencies: [], runs: 0, busy: false, last: null, firstPhotoMs: null, upAt: null, error: null};
 const manifest = await (await fetch("models.json")).json();
 const SIZE = manifest.size, CANVAS = 512, VARIATIONS = 4, MAX_SEED = 2 ** 31 - 1;
 const byKey = Object.fromEntries(manifest.models.map(m => [m.key, m]));
@@ -125,7 +125,7 @@ function seedValue() {
 let busy = false, again = false;
 async function translate() {
   if (busy) { again = true; return; }
-  busy = true;
+  busy = studio.busy = true;
   try {
     do {
       again = false;
@@ -135,7 +135,7 @@ async function translate() {
     studio.error = String(e.message || e);
     status(studio.error, true);
   } finally {
-    busy = false;
+    busy = studio.busy = false;
   }
 }
 
@@ -146,10 +146,13 @@ async function photo() {
   const seed = seedValue();
   if (!sessions[m.key]) status(`Loading ${m.label}…`);
   await sessionFor(m);
+  const t0 = performance.now();
   const {x, hinted} = await modelInput(v, m);
+  const t1 = performance.now();
   const {image, asked, masks} = await generate(m, x, seed, hinted);
   $("photo").getContext("2d").putImageData(image, 0, 0);
   const now = performance.now();
+  studio.steps = {inputs: t1 - t0, generator: now - t1, before: upAt !== null ? t0 - upAt : null};
   if (upAt !== null) studio.latencies.push(now - upAt);
   studio.firstPhotoMs ??= now;
   studio.runs += 1;

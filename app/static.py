@@ -9,10 +9,13 @@ node_modules (package-lock.json pins them; `npm ci` installs them). Nothing is f
 from __future__ import annotations
 
 import argparse
+import functools
+import http.server
 import json
 import re
 import shutil
 import sys
+import threading
 from pathlib import Path
 
 import models
@@ -105,6 +108,18 @@ def sizes(out: str | Path) -> dict[str, int]:
                  for p in (out / "models").glob("*.onnx")}
     total = sum(p.stat().st_size for p in files)
     return {**per_model, "shared": total - sum(per_model.values()), "total": total}
+
+
+class _Files(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # quiet: one line per file is noise in tests and benchmarks
+        pass
+
+
+def serve(folder: str | Path, host: str = "127.0.0.1", port: int = 0) -> http.server.ThreadingHTTPServer:
+    """Serve `folder` as any static host would, from a daemon thread (port 0: a free one); `.shutdown()` stops it."""
+    server = http.server.ThreadingHTTPServer((host, port), functools.partial(_Files, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import io
+import warnings
 from pathlib import Path
 
 import torch
@@ -61,8 +62,10 @@ def to_onnx(generator: Generator, size: int = 256, half: bool = True) -> bytes:
     with torch.no_grad():  # outside the trace first: ResizeConv's cached design tensors, built inside it, export wrong
         net(*args)
     buffer = io.BytesIO()
-    torch.onnx.export(net, args, buffer, input_names=names, output_names=["y"], opset_version=OPSET,
-                      dynamo=False, do_constant_folding=True)
+    with warnings.catch_warnings():  # the tracer's notes on constants (sizes, instance_norm's statistics) are expected
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net, args, buffer, input_names=names, output_names=["y"], opset_version=OPSET,
+                          dynamo=False, do_constant_folding=True)
     model = onnx.load_from_string(buffer.getvalue())
     if half:
         model = _half_weights(model)

@@ -82,8 +82,8 @@ class Translator:
 
     @torch.inference_mode()
     def __call__(self, image: Image.Image, hints: Image.Image | None = None, seed: int | None = None,
-                 size: int = 256, colour: tuple[int, int, int] | str | None = "auto", thin_lines: bool = False
-                 ) -> Image.Image:
+                 size: int = 256, colour: tuple[int, int, int] | str | None = "auto", thin_lines: bool = False,
+                 masks: list[torch.Tensor] | None = None) -> Image.Image:
         """Translate `image`; the result keeps its aspect ratio with its long side = `size`.
 
         `hints` (hint models only): an RGBA layer over `image` (any size; it is stretched to the
@@ -94,6 +94,8 @@ class Translator:
         say the colours); None: none, the model's own averaged palette.
         `thin_lines` (line models only): thin strokes of any width to the training edges' width first
         (models.strokes); off by default, the model takes the lines as drawn.
+        `masks` (`Generator.dropout_shapes`, 1 = keep): the dropout noise as given, e.g. the static page's,
+        instead of drawn from `seed` (which still draws any colour).
         """
         multiple = self.generator.multiple
         if size < multiple or size % multiple:
@@ -119,7 +121,7 @@ class Translator:
                     torch.manual_seed(seed)
                 else:
                     torch.seed()
-                y = self.generator(x)
+                y = self.generator(x, None if masks is None else [m.to(self.device) for m in masks])
         out = to_image(y)
         if box != (0, 0, size, size):
             out = out.crop(box)

@@ -62,3 +62,25 @@ def resumed_and_uninterrupted_logs(make_cfg, runs: Path, stop_at: int) -> tuple[
     assert resumed.resume() and resumed.step == stop_at
     resumed.fit()
     return [(runs / r / "log.jsonl").read_text().splitlines() for r in "ab"]
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def static_page(playwright, url: str):
+    """(browser, page, blocked): headless Debian chromium on the static page at `url`, every request to any
+    other host aborted and recorded in `blocked`."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    blocked: list[str] = []
+
+    def route(r):
+        if r.request.url.startswith(url):
+            return r.continue_()
+        blocked.append(r.request.url)
+        return r.abort()
+
+    page.route("**/*", route)
+    return browser, page, blocked

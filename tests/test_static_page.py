@@ -1,0 +1,139 @@
+"""The static page (python -m app export-static) in headless chromium, served from a local static server with
+every other host blocked: drawing with the mouse gives a photo, and for each shipped model the page's photo
+equals PyTorch's (models.Translator on the same drawing, hints, colour and dropout masks) within 2/255 on at
+least 99.9 % of pixels. One export and one browser for all five models."""
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import models
+from app import handlers, static
+from app.registry import SHIPPED, Registry
+from tests.helpers import CHROMIUM, static_page
+
+WAIT = 180_000  # ms; generous: the CI CPU may be shared
+pytestmark = [
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium: apt-get install chromium"),
+    pytest.mark.skipif(not (static.ORT / static.ORT_FILES[0]).is_file(),
+                       reason="node_modules/onnxruntime-web missing: run `npm ci` (make install-dev does)"),
+]
+
+# model -> (seed, overall colour picked or None, colour hint stroke or None); the rest is drawn below.
+CASES = {
+    "edges2cats": (5, None, "#1e90ff"),  # hints, no colour: the hints say the colours
+    "edges2handbags": (11, "#3366cc", None),  # a picked colour
+    "edges2shoes": (2, "#aa2222", "#ffd700"),  # hints and a picked colour
+    "facades": (7, None, None),  # labels and a box; colour drawn by the seed from the model's palette
+    "sketch2pokemon": (3, None, None),  # colour drawn by the seed
+}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("static")
+    manifest = static.export_static(out, list(CASES), Registry([SHIPPED]))
+    server = static.serve(out)
+    yield out, f"http://127.0.0.1:{server.server_port}/", manifest
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def page(site):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser, page, blocked = static_page(p, site[1])
+        page.goto(site[1])
+        page.wait_for_function("() => window.studio && (studio.runs > 0 || studio.error)", timeout=WAIT)
+        yield page
+        assert not blocked, f"the page asked other hosts for {blocked}"
+        browser.close()
+
+
+def stroke(page, points):
+    """A mouse stroke through `points` given as fractions of the canvas."""
+    box = page.locator("#canvas .stack").bounding_box()
+    xy = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
+    page.mouse.move(*xy[0])
+    page.mouse.down()
+    for p in xy[1:]:
+        page.mouse.move(*p, steps=4)
+    page.mouse.up()
+
+
+def settled(page, runs_before: int) -> dict:
+    page.wait_for_function(f"() => (!studio.busy && studio.runs > {runs_before}) || studio.error", timeout=WAIT)
+    assert page.evaluate("studio.error") is None
+    return page.evaluate("""() => {
+        const l = studio.last;
+        return {...l, masks: l.masks.map(m => Array.from(m)), photo: document.getElementById('photo').toDataURL()};
+    }""")
+
+
+def png(data_url: str) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(handlers.data_url_bytes(data_url, "photo"))).convert("RGB")).astype(int)
+
+
+def draw_case(page, key: str, seed: int, colour: str | None, hint: str | None) -> dict:
+    runs = page.evaluate("studio.runs")
+    page.select_option("#model", key)
+    page.wait_for_function(f"() => (!studio.busy && studio.runs > {runs}) || studio.error", timeout=WAIT)
+    page.click("#example")  # the model's own example drawing, without the last model's hints
+    page.locator("#seed").fill(str(seed))
+    page.locator("#seed").dispatch_event("change")
+    if colour:
+        page.locator("#colour").fill(colour)  # picking a colour ticks "paint it this colour"
+    else:
+        page.locator("#use-colour").set_checked(False)
+    if key == "facades":
+        page.click("[data-label='#0055ff']")  # window
+        stroke(page, [(0.3, 0.3), (0.4, 0.35), (0.45, 0.5)])
+        page.click("[data-tool=box]")
+        stroke(page, [(0.55, 0.55), (0.7, 0.75)])
+    else:
+        page.click("[data-tool=pen]")
+        stroke(page, [(0.2, 0.8), (0.5, 0.6), (0.8, 0.85)])
+    if hint:
+        page.locator("#canvas input.colour").fill(hint)  # picks the colour brush
+        stroke(page, [(0.35, 0.45), (0.6, 0.5)])
+    runs = page.evaluate("studio.runs")
+    page.click("[data-tool=pen]")
+    stroke(page, [(0.1, 0.1), (0.15, 0.2)])  # the last stroke: its photo is the one compared
+    return settled(page, runs)
+
+
+@pytest.mark.parametrize("key", list(CASES))
+def test_page_photo_equals_pytorch(page, site, key):
+    seed, colour, hint = CASES[key]
+    last = draw_case(page, key, seed, colour, hint)
+    assert last["model"] == key and last["seed"] == seed
+    assert (last["hints"] is not None) == (hint is not None)
+    translator = models.load(SHIPPED / key)
+    image, hints = handlers.model_input({"image": last["image"], "hints": last["hints"]}, translator.config.input_kind, 256)
+    shapes = translator.generator.dropout_shapes(256, 256)
+    masks = [torch.tensor(m, dtype=torch.float32).reshape(s) for m, s in zip(last["masks"], shapes)]
+    asked = tuple(last["colour"]) if last["colour"] != "auto" else "auto"
+    expected = np.asarray(translator(image, hints=hints, seed=seed, size=256, colour=asked, masks=masks)).astype(int)
+    got = png(last["photo"])
+    close = (np.abs(got - expected) <= 2).all(-1).mean()
+    assert close >= 0.999, f"{key}: {close:.4%} of pixels within 2/255"
+    # The masks matter: other noise gives another photo (so the equality above is not vacuous).
+    other = np.asarray(translator(image, hints=hints, seed=seed, size=256, colour=asked,
+                                  masks=[1 - m for m in masks])).astype(int)
+    assert (np.abs(other - expected) > 2).any(-1).mean() > 0.01
+
+
+def test_page_is_small_and_self_contained(site):
+    out, _, manifest = site
+    sizes = static.sizes(out)
+    assert set(sizes) == {*CASES, "shared", "total"}
+    assert sizes["total"] <= 60e6
+    assert [m["key"] for m in manifest["models"]] == list(CASES)
+    text = "".join(p.read_text(encoding="utf-8") for p in out.glob("*.html")) + (out / "static.js").read_text()
+    assert "https://" not in text.replace("https://arxiv.org/abs/1611.07004", "")  # one plain link, nothing loaded
