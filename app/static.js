@@ -26,7 +26,19 @@ function status(text, error = false) {
 let value = null;
 const watchers = [];
 const props = {};
-Object.defineProperty(props, "value", {get: () => value, set: v => { value = v; translate(); }});
+// A drawing the canvas sends is also read straight from its layers (the pixels its PNGs hold: the ink is
+// opaque, hints are all-or-nothing), which saves decoding them again; keyed by the value, so a run never
+// mixes one drawing's pixels with another's value.
+const drawn = new WeakMap();
+const layer = name => {
+  const c = $("canvas").querySelector(`canvas.${name}`);
+  return c.getContext("2d", {willReadFrequently: true}).getImageData(0, 0, c.width, c.height);
+};
+Object.defineProperty(props, "value", {get: () => value, set: v => {
+  value = v;
+  drawn.set(v, {image: layer("ink"), hints: v.hints ? layer("hints") : null});
+  translate();
+}});
 function show(v) {  // a value from outside the canvas (example, upload, model switch), as the server sends one
   value = v;
   watchers.forEach(f => f());
@@ -70,13 +82,13 @@ function chosenColour() {
 
 // The generator's `x` for a drawing and seed, without the palette planes (they depend on the seed only).
 async function modelInput(v, m) {
-  const x = new Float32Array(m.channels * SIZE * SIZE);
-  inputs.toPlanes(drawingAt(await pixels(v.image), m), SIZE, x, 0);
+  const x = new Float32Array(m.channels * SIZE * SIZE), layers = drawn.get(v) || {};
+  inputs.toPlanes(drawingAt(layers.image || await pixels(v.image), m), SIZE, x, 0);
   let at = 3;
   const hinted = Boolean(m.hints && v.hints);
   if (m.hints) {
     if (hinted) {
-      const h = await pixels(v.hints);
+      const h = layers.hints || await pixels(v.hints);
       inputs.hintChannels(h.data, h.width, h.height, SIZE, x, 3);
     }
     at = 7;
