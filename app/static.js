@@ -10,7 +10,7 @@ ort.env.wasm.wasmPaths = new URL("./ort/", import.meta.url).href;
 ort.env.wasm.numThreads = 1;  // threads need cross-origin isolation, which a plain static host does not give
 
 const $ = id => document.getElementById(id);
-const studio = window.studio = {latencies: [], runs: 0, busy: false, last: null, firstPhotoMs: null, upAt: null, error: null};
+const studio = window.studio = {latencies: [], parts: [], runs: 0, busy: false, last: null, firstPhotoMs: null, upAt: null, error: null};
 const manifest = await (await fetch("models.json")).json();
 const SIZE = manifest.size, CANVAS = 512, VARIATIONS = 4, MAX_SEED = 2 ** 31 - 1;
 const byKey = Object.fromEntries(manifest.models.map(m => [m.key, m]));
@@ -164,8 +164,10 @@ async function photo() {
   const {image, asked, masks} = await generate(m, x, seed, hinted);
   $("photo").getContext("2d").putImageData(image, 0, 0);
   const now = performance.now();
-  studio.steps = {inputs: t1 - t0, generator: now - t1, before: upAt !== null ? t0 - upAt : null};
-  if (upAt !== null) studio.latencies.push(now - upAt);
+  if (upAt !== null) {
+    studio.latencies.push(now - upAt);
+    studio.parts.push({inputs: t1 - t0, generator: now - t1});
+  }
   studio.firstPhotoMs ??= now;
   studio.runs += 1;
   studio.last = {model: m.key, seed, image: v.image, hints: hinted ? v.hints : null, colour: asked, masks};

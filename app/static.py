@@ -87,6 +87,8 @@ def export_static(out: str | Path, names: list[str] | None = None, registry: Reg
         raise ExportError(f"unknown model(s) {unknown or names}; known: {', '.join(registry.entries) or 'none'}")
     for folder in ("models", "examples", "ort"):
         (out / folder).mkdir(parents=True, exist_ok=True)
+    for stale in [*(out / "models").glob("*.onnx"), *(out / "examples").glob("*.png")]:  # from an earlier export
+        stale.unlink()
     manifest = {"size": SIZE, "labels": handlers.PALETTE, "paper": {"labels": handlers.background_for("labels")},
                 "models": [model_entry(name, registry, out) for name in names]}
     (out / "models.json").write_text(json.dumps(manifest), encoding="utf-8")

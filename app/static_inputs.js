@@ -324,17 +324,20 @@ function harmonic(cost, hinted, colour, s) {
       for (let c = 0; c < 3; c++) rhs[c][i] = colour[c * N + i];
     }
   }
-  // In-place banded Cholesky: A = L L^T, L[i][i - k] at a[i * band + k].
+  // In-place banded Cholesky: A = L L^T, L[i][i - k] at a[i * band + k]. A fixed cell's row is the identity
+  // and stays so.
   for (let i = 0; i < N; i++) {
+    if (hinted[i]) continue;
+    const ri = i * band;
     for (let k = Math.min(s, i); k >= 1; k--) {
-      const j = i - k;
-      let sum = a[i * band + k];
-      for (let m = 1; m <= Math.min(s, j) && k + m <= s; m++) sum -= a[i * band + k + m] * a[j * band + m];
-      a[i * band + k] = sum / a[j * band];
+      const rj = (i - k) * band, top = Math.min(s - k, i - k);
+      let sum = a[ri + k];
+      for (let m = 1; m <= top; m++) sum -= a[ri + k + m] * a[rj + m];
+      a[ri + k] = sum / a[rj];
     }
-    let d = a[i * band];
-    for (let k = 1; k <= Math.min(s, i); k++) d -= a[i * band + k] * a[i * band + k];
-    a[i * band] = Math.sqrt(d);
+    let d = a[ri];
+    for (let k = 1, top = Math.min(s, i); k <= top; k++) d -= a[ri + k] * a[ri + k];
+    a[ri] = Math.sqrt(d);
   }
   for (let c = 0; c < 3; c++) {
     const b = rhs[c];

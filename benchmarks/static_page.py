@@ -7,7 +7,8 @@ First photo: `performance.now()` when the first photo is drawn (from navigation 
 onnxruntime-web's WASM and the first model, session start, the first run), in a fresh browser context each
 load. Mouse-up to photo: from the pointerup event to the photo drawn, for `--strokes` pen strokes on the model's
 example drawing; "hinted" adds a colour-hint stroke first, so every photo also runs the hint fill. Prints
-medians and p90s; the machine's load average is printed too (the CPU is shared).
+medians and p90s, and the median time of the page's two steps (inputs: reading the drawing, resizing, the hint
+fill; generator: onnxruntime-web and drawing the photo); the machine's load average too (the CPU is shared).
 """
 from __future__ import annotations
 
@@ -77,8 +78,11 @@ def latencies(playwright, url: str, keys: list[str], strokes: int, hinted_keys: 
             for i in range(strokes):
                 stroke(page, i + 1)
             ms = page.evaluate(f"studio.latencies.slice({start})")
-            out[f"{key}{' hinted' if hinted else ''}"] = {"p50": statistics.median(ms), "p90": p(ms, 0.9),
-                                                          "min": min(ms), "n": len(ms)}
+            parts = page.evaluate(f"studio.parts.slice({start})")
+            out[f"{key}{' hinted' if hinted else ''}"] = {
+                "p50": statistics.median(ms), "p90": p(ms, 0.9), "min": min(ms), "n": len(ms),
+                "inputs_p50": statistics.median(q["inputs"] for q in parts),
+                "generator_p50": statistics.median(q["generator"] for q in parts)}
     assert not blocked and page.evaluate("studio.error") is None
     browser.close()
     return out
@@ -113,7 +117,8 @@ def main() -> None:
     print(f"first photo after load: median {result['first_photo_median_ms']:.0f} ms ({', '.join(f'{t:.0f}' for t in first)})")
     print("mouse-up to photo at 256 px (ms):")
     for name, r in lat.items():
-        print(f"  {name:<24} p50 {r['p50']:6.0f}   p90 {r['p90']:6.0f}   min {r['min']:6.0f}   n={r['n']}")
+        print(f"  {name:<24} p50 {r['p50']:6.0f}   p90 {r['p90']:6.0f}   min {r['min']:6.0f}   n={r['n']}   "
+              f"(p50 inputs {r['inputs_p50']:.0f}, generator {r['generator_p50']:.0f})")
     print("page size (MB): " + ", ".join(f"{k} {v / 1e6:.1f}" for k, v in result["sizes_bytes"].items()))
     print(f"load average (1 min) before / after: {load_before[0]:.1f} / {result['loadavg_after'][0]:.1f} on {os.cpu_count()} cores")
     if args.out:
