@@ -138,3 +138,41 @@ def test_page_is_small_and_self_contained(site):
     assert [m["key"] for m in manifest["models"]] == list(CASES)
     text = "".join(p.read_text(encoding="utf-8") for p in out.glob("*.html")) + (out / "static.js").read_text()
     assert "https://" not in text.replace("https://arxiv.org/abs/1611.07004", "")  # one plain link, nothing loaded
+
+
+def test_page_tools(page, tmp_path):
+    """Undo and redo, variations, both downloads and an upload work without a server; photo to edges
+    says where to get it."""
+    runs = page.evaluate("studio.runs")
+    page.select_option("#model", "edges2shoes")
+    first = settled(page, runs)
+    runs = page.evaluate("studio.runs")
+    page.click("[data-tool=pen]")
+    stroke(page, [(0.1, 0.5), (0.9, 0.5)])
+    drawn = settled(page, runs)
+    assert drawn["image"] != first["image"] and drawn["photo"] != first["photo"]
+    runs = page.evaluate("studio.runs")
+    page.click("[data-action=undo]")
+    undone = settled(page, runs)
+    assert (png(undone["photo"]) == png(first["photo"])).all()  # same drawing, same seed: the same photo
+    runs = page.evaluate("studio.runs")
+    page.click("[data-action=redo]")
+    assert (png(settled(page, runs)["photo"]) == png(drawn["photo"])).all()
+
+    page.click("#more")
+    page.wait_for_function("() => document.querySelectorAll('#variations canvas').length === 4", timeout=WAIT)
+    seed = drawn["seed"]
+    assert page.locator("#variations figcaption").all_inner_texts() == [f"seed {seed + i}" for i in range(1, 5)]
+
+    for link, size in (("#download-input", 512), ("#download-photo", 256)):
+        with page.expect_download() as download:
+            page.click(link)
+        assert Image.open(download.value.path()).size == (size, size)
+
+    upload = tmp_path / "map.png"
+    Image.new("RGB", (300, 200), "white").save(upload)
+    runs = page.evaluate("studio.runs")
+    page.set_input_files("#upload", str(upload))
+    uploaded = settled(page, runs)
+    assert png(uploaded["image"]).min() == 255  # a blank map, fitted and padded to the canvas
+    assert "make demo" in page.inner_text("body")  # photo -> edges lives in the Python studio
