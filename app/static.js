@@ -80,8 +80,15 @@ function chosenColour() {
   return [1, 3, 5].map(i => parseInt(hex.slice(i, i + 2), 16));
 }
 
-// The generator's `x` for a drawing and seed, without the palette planes (they depend on the seed only).
+// The generator's `x` for a drawing, without the palette planes (they depend on the seed and colour only);
+// kept for the last drawing, so a new seed, colour or variations skip the resize and the hint fill.
+let lastInput = null;
 async function modelInput(v, m) {
+  if (!lastInput || lastInput.v !== v || lastInput.m !== m) lastInput = {v, m, ...await computeInput(v, m)};
+  return {x: lastInput.x.slice(), hinted: lastInput.hinted};
+}
+
+async function computeInput(v, m) {
   const x = new Float32Array(m.channels * SIZE * SIZE), layers = drawn.get(v) || {};
   inputs.toPlanes(drawingAt(layers.image || await pixels(v.image), m), SIZE, x, 0);
   let at = 3;
