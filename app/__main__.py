@@ -1,4 +1,6 @@
-"""`python -m app [studio options]` starts the studio; `python -m app export-static OUT_DIR` writes the static page."""
+"""`python -m app [studio options]` starts the studio; `python -m app export-static OUT_DIR` writes the
+static page."""
+
 import sys
 
 if sys.argv[1:2] == ["export-static"]:

@@ -6,6 +6,7 @@ in the repo), the page's script (static.js) and input ports (static_inputs.js), 
 (models.export) with its settings in models.json, its example drawing, and onnxruntime-web's files from
 node_modules (package-lock.json pins them; `npm ci` installs them). Nothing is fetched from another host.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,10 @@ def canvas_html() -> str:
     template = (HERE / "canvas.html").read_text(encoding="utf-8")
 
     def labels(match: re.Match) -> str:
-        return "".join(match.group(1).replace("{{this.[0]}}", name).replace("{{this.[1]}}", colour)
-                       for name, colour in label_swatches())
+        return "".join(
+            match.group(1).replace("{{this.[0]}}", name).replace("{{this.[1]}}", colour)
+            for name, colour in label_swatches()
+        )
 
     return re.sub(r"\{\{#each labels\}\}(.*?)\{\{/each\}\}", labels, template, flags=re.S)
 
@@ -50,7 +53,8 @@ def canvas_html() -> str:
 def canvas_module() -> str:
     """canvas.js (a gr.HTML js_on_load body over `element`, `props` and `watch`) as an ES module."""
     body = (HERE / "canvas.js").read_text(encoding="utf-8")
-    return f"// app/canvas.js, the studio's canvas, wrapped by app/static.py.\nexport function mountCanvas(element, props, watch) {{\n{body}}}\n"
+    head = "// app/canvas.js, the studio's canvas, wrapped by app/static.py."
+    return f"{head}\nexport function mountCanvas(element, props, watch) {{\n{body}}}\n"
 
 
 def model_entry(key: str, registry: Registry, out: Path) -> dict:
@@ -59,38 +63,57 @@ def model_entry(key: str, registry: Registry, out: Path) -> dict:
     generator, config = models.load_generator(entry.folder)
     g = config.generator
     if g.centre_lines or g.hints_every_scale or g.in_channels != 3:
-        raise ExportError(f"{key}: centre lines, hints at every scale and non-RGB inputs are not in the page yet")
-    onnx_path = export.save(generator, out / "models" / f"{key}.onnx", SIZE)
+        raise ExportError(
+            f"{key}: centre lines, hints at every scale and non-RGB inputs are not in the page yet"
+        )
+    export.save(generator, out / "models" / f"{key}.onnx", SIZE)
     example = out / "examples" / f"{key}.png"
     examples.example_for(key, config.input_kind).save(example, optimize=True)
     return {
-        "key": key, "label": entry.label, "kind": config.input_kind, "onnx": f"models/{key}.onnx",
-        "example": f"examples/{key}.png", "hints": g.hints, "fill": g.hint_fill_mode if g.hint_fill else None,
-        "palette": g.palette, "channels": export.input_channels(generator),
+        "key": key,
+        "label": entry.label,
+        "kind": config.input_kind,
+        "onnx": f"models/{key}.onnx",
+        "example": f"examples/{key}.png",
+        "hints": g.hints,
+        "fill": g.hint_fill_mode if g.hint_fill else None,
+        "palette": g.palette,
+        "channels": export.input_channels(generator),
         "masks": generator.dropout_shapes(SIZE, SIZE),
         "prior": generator.palette_prior.tolist() if g.palette else None,
-        "bytes": onnx_path.stat().st_size,
     }
 
 
 def export_static(out: str | Path, names: list[str] | None = None, registry: Registry | None = None) -> dict:
-    """Write the page to `out` for the models `names` (default: all the registry finds); returns models.json."""
+    """Write the page to `out` for the models `names` (default: all the registry finds); returns
+    models.json."""
     out = Path(out)
     missing = [f for f in ORT_FILES if not (ORT / f).is_file()]
     if missing:
-        raise ExportError(f"onnxruntime-web is not installed ({ORT / missing[0]} is missing): run `npm ci` "
-                          "in the repository (Node 20 and npm), or `make install-dev`")
+        raise ExportError(
+            f"onnxruntime-web is not installed ({ORT / missing[0]} is missing): run `npm ci` "
+            "in the repository (Node 20 and npm), or `make install-dev`"
+        )
     registry = registry or Registry(default_roots())
     names = names or list(registry.entries)
     unknown = [n for n in names if n not in registry.entries]
     if unknown or not names:
-        raise ExportError(f"unknown model(s) {unknown or names}; known: {', '.join(registry.entries) or 'none'}")
+        raise ExportError(
+            f"unknown model(s) {unknown or names}; known: {', '.join(registry.entries) or 'none'}"
+        )
     for folder in ("models", "examples", "ort"):
         (out / folder).mkdir(parents=True, exist_ok=True)
-    for stale in [*(out / "models").glob("*.onnx"), *(out / "examples").glob("*.png")]:  # from an earlier export
+    for stale in [
+        *(out / "models").glob("*.onnx"),
+        *(out / "examples").glob("*.png"),
+    ]:  # from an earlier export
         stale.unlink()
-    manifest = {"size": SIZE, "labels": handlers.PALETTE, "paper": {"labels": handlers.background_for("labels")},
-                "models": [model_entry(name, registry, out) for name in names]}
+    manifest = {
+        "size": SIZE,
+        "labels": handlers.PALETTE,
+        "paper": {"labels": handlers.background_for("labels")},
+        "models": [model_entry(name, registry, out) for name in names],
+    }
     (out / "models.json").write_text(json.dumps(manifest), encoding="utf-8")
     for name in ORT_FILES:
         shutil.copyfile(ORT / name, out / "ort" / Path(name).name)
@@ -106,8 +129,10 @@ def sizes(out: str | Path) -> dict[str, int]:
     """Bytes of the exported page: each model's ONNX and example, the shared files, and the total."""
     out = Path(out)
     files = [p for p in out.rglob("*") if p.is_file()]
-    per_model = {p.stem: p.stat().st_size + (out / "examples" / f"{p.stem}.png").stat().st_size
-                 for p in (out / "models").glob("*.onnx")}
+    per_model = {
+        p.stem: p.stat().st_size + (out / "examples" / f"{p.stem}.png").stat().st_size
+        for p in (out / "models").glob("*.onnx")
+    }
     total = sum(p.stat().st_size for p in files)
     return {**per_model, "shared": total - sum(per_model.values()), "total": total}
 
@@ -118,19 +143,27 @@ class _Files(http.server.SimpleHTTPRequestHandler):
 
 
 def serve(folder: str | Path, host: str = "127.0.0.1", port: int = 0) -> http.server.ThreadingHTTPServer:
-    """Serve `folder` as any static host would, from a daemon thread (port 0: a free one); `.shutdown()` stops it."""
+    """Serve `folder` as any static host would, from a daemon thread (port 0: a free one);
+    `.shutdown()` stops it."""
     server = http.server.ThreadingHTTPServer((host, port), functools.partial(_Files, directory=str(folder)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m app export-static",
-                                description="Write the studio as a static page whose models run in the browser.")
+    p = argparse.ArgumentParser(
+        prog="python -m app export-static",
+        description="Write the studio as a static page whose models run in the browser.",
+    )
     p.add_argument("out", metavar="OUT_DIR", help="folder to write (serve it with any static web server)")
     p.add_argument("--models", nargs="+", metavar="NAME", help="models to include (default: all found)")
-    p.add_argument("--models-dir", action="append", default=[], metavar="DIR",
-                   help="extra folder of model folders, as for the studio")
+    p.add_argument(
+        "--models-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="extra folder of model folders, as for the studio",
+    )
     args = p.parse_args(argv)
     try:
         export_static(args.out, args.models, Registry(default_roots(args.models_dir)))

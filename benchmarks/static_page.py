@@ -1,15 +1,18 @@
 """The static page (python -m app export-static) in headless chromium from a local static server: time to the
 first photo after load, and mouse-up to photo for each model at 256 px, plus the page's size.
 
-    python benchmarks/static_page.py [--models NAME ...] [--strokes 15] [--loads 3] [--page DIR] [--out FILE.json]
+    python benchmarks/static_page.py [--models NAME ...] [--strokes 15] [--loads 3] [--page DIR]
+                                     [--out FILE.json]
 
 First photo: `performance.now()` when the first photo is drawn (from navigation start: fetching the page,
 onnxruntime-web's WASM and the first model, session start, the first run), in a fresh browser context each
-load. Mouse-up to photo: from the pointerup event to the photo drawn, for `--strokes` pen strokes on the model's
-example drawing; "hinted" adds a colour-hint stroke first, so every photo also runs the hint fill. Prints
-medians and p90s, and the median time of the page's two steps (inputs: reading the drawing, resizing, the hint
-fill; generator: onnxruntime-web and drawing the photo); the machine's load average too (the CPU is shared).
+load. Mouse-up to photo: from the pointerup event to the photo drawn, for `--strokes` pen strokes on the
+model's example drawing; "hinted" adds a colour-hint stroke first, so every photo also runs the hint fill.
+Prints medians and p90s, and the median time of the page's two steps (inputs: reading the drawing, resizing,
+the hint fill; generator: onnxruntime-web and drawing the photo), how the last photo compares with PyTorch's
+on the same drawing, hints, colour and dropout masks, and the machine's load average (the CPU is shared).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,11 +23,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app import static  # noqa: E402
 from app.registry import SHIPPED, Registry  # noqa: E402
-from tests.helpers import static_page  # noqa: E402
+from tests.helpers import page_vs_pytorch, static_last_run, static_page  # noqa: E402
 
 WAIT = 120_000
 
@@ -38,12 +43,17 @@ def stroke(page, i: int, colour: bool = False) -> None:
     """The `i`th short pen stroke (or colour-hint stroke) on the canvas; waits for its photo."""
     box = page.locator("#canvas .stack").bounding_box()
     n = page.evaluate("studio.latencies.length")
-    x0, y0 = box["x"] + box["width"] * (0.15 + 0.05 * (i % 12)), box["y"] + box["height"] * (0.1 + 0.06 * (i % 13))
+    x0, y0 = (
+        box["x"] + box["width"] * (0.15 + 0.05 * (i % 12)),
+        box["y"] + box["height"] * (0.1 + 0.06 * (i % 13)),
+    )
     page.mouse.move(x0, y0)
     page.mouse.down()
     page.mouse.move(x0 + 40, y0 + 25, steps=3)
     page.mouse.up()
-    page.wait_for_function(f"() => (!studio.busy && studio.latencies.length > {n}) || studio.error", timeout=WAIT)
+    page.wait_for_function(
+        f"() => (!studio.busy && studio.latencies.length > {n}) || studio.error", timeout=WAIT
+    )
 
 
 def first_photos(playwright, url: str, loads: int) -> list[float]:
@@ -67,7 +77,9 @@ def latencies(playwright, url: str, keys: list[str], strokes: int, hinted_keys: 
         for hinted in (False, True) if key in hinted_keys else (False,):
             runs = page.evaluate("studio.runs")
             page.select_option("#model", key)
-            page.wait_for_function(f"() => (!studio.busy && studio.runs > {runs}) || studio.error", timeout=WAIT)
+            page.wait_for_function(
+                f"() => (!studio.busy && studio.runs > {runs}) || studio.error", timeout=WAIT
+            )
             page.click("#example")
             if hinted:
                 page.locator("#canvas input.colour").fill("#1e90ff")
@@ -79,10 +91,17 @@ def latencies(playwright, url: str, keys: list[str], strokes: int, hinted_keys: 
                 stroke(page, i + 1)
             ms = page.evaluate(f"studio.latencies.slice({start})")
             parts = page.evaluate(f"studio.parts.slice({start})")
+            got, expected = page_vs_pytorch(static_last_run(page), SHIPPED / key)
             out[f"{key}{' hinted' if hinted else ''}"] = {
-                "p50": statistics.median(ms), "p90": p(ms, 0.9), "min": min(ms), "n": len(ms),
+                "p50": statistics.median(ms),
+                "p90": p(ms, 0.9),
+                "min": min(ms),
+                "n": len(ms),
                 "inputs_p50": statistics.median(q["inputs"] for q in parts),
-                "generator_p50": statistics.median(q["generator"] for q in parts)}
+                "generator_p50": statistics.median(q["generator"] for q in parts),
+                "within_2": float((np.abs(got - expected) <= 2).all(-1).mean()),
+                "max_diff": int(np.abs(got - expected).max()),
+            }
     assert not blocked and page.evaluate("studio.error") is None
     browser.close()
     return out
@@ -112,15 +131,30 @@ def main() -> None:
         first = first_photos(pw, url, args.loads)
         lat = latencies(pw, url, keys, args.strokes, hinted)
     server.shutdown()
-    result = {"first_photo_ms": first, "first_photo_median_ms": statistics.median(first), "mouse_up_to_photo_ms": lat,
-              "sizes_bytes": static.sizes(folder), "loadavg_before": load_before, "loadavg_after": os.getloadavg()}
-    print(f"first photo after load: median {result['first_photo_median_ms']:.0f} ms ({', '.join(f'{t:.0f}' for t in first)})")
+    result = {
+        "first_photo_ms": first,
+        "first_photo_median_ms": statistics.median(first),
+        "mouse_up_to_photo_ms": lat,
+        "sizes_bytes": static.sizes(folder),
+        "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg(),
+    }
+    print(
+        f"first photo after load: median {result['first_photo_median_ms']:.0f} ms "
+        f"({', '.join(f'{t:.0f}' for t in first)})"
+    )
     print("mouse-up to photo at 256 px (ms):")
     for name, r in lat.items():
-        print(f"  {name:<24} p50 {r['p50']:6.0f}   p90 {r['p90']:6.0f}   min {r['min']:6.0f}   n={r['n']}   "
-              f"(p50 inputs {r['inputs_p50']:.0f}, generator {r['generator_p50']:.0f})")
+        print(
+            f"  {name:<24} p50 {r['p50']:6.0f}   p90 {r['p90']:6.0f}   min {r['min']:6.0f}   n={r['n']}   "
+            f"(p50 inputs {r['inputs_p50']:.0f}, generator {r['generator_p50']:.0f}; last photo vs PyTorch: "
+            f"{r['within_2']:.2%} within 2/255, max {r['max_diff']}/255)"
+        )
     print("page size (MB): " + ", ".join(f"{k} {v / 1e6:.1f}" for k, v in result["sizes_bytes"].items()))
-    print(f"load average (1 min) before / after: {load_before[0]:.1f} / {result['loadavg_after'][0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"load average (1 min) before / after: {load_before[0]:.1f} / {result['loadavg_after'][0]:.1f} "
+        f"on {os.cpu_count()} cores"
+    )
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2))
 

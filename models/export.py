@@ -4,6 +4,7 @@ behaving as the paper at test time: dropout on, its masks an input; batch statis
 Inputs: ``x`` (1 x C x S x S, `Generator.features`: condition, hints, hint fill, palette planes) and
 ``mask1``.. (the dropout keep-masks, `Generator.dropout_shapes`); output ``y`` (1 x 3 x S x S in [-1, 1]).
 """
+
 from __future__ import annotations
 
 import copy
@@ -59,13 +60,25 @@ def to_onnx(generator: Generator, size: int = 256, half: bool = True) -> bytes:
     args = (torch.zeros(1, input_channels(generator), size, size), *(torch.ones(s) for s in shapes))
     names = ["x", *(f"mask{i + 1}" for i in range(len(shapes)))]
     net = _Net(generator)
-    with torch.no_grad():  # outside the trace first: ResizeConv's cached design tensors, built inside it, export wrong
+    with (
+        torch.no_grad()
+    ):  # outside the trace first: ResizeConv's cached design tensors, built inside it, export wrong
         net(*args)
     buffer = io.BytesIO()
-    with warnings.catch_warnings():  # the tracer's notes on constants (sizes, instance_norm's statistics) are expected
+    with (
+        warnings.catch_warnings()
+    ):  # the tracer's notes on constants (sizes, instance_norm's statistics) are expected
         warnings.simplefilter("ignore")
-        torch.onnx.export(net, args, buffer, input_names=names, output_names=["y"], opset_version=OPSET,
-                          dynamo=False, do_constant_folding=True)
+        torch.onnx.export(
+            net,
+            args,
+            buffer,
+            input_names=names,
+            output_names=["y"],
+            opset_version=OPSET,
+            dynamo=False,
+            do_constant_folding=True,
+        )
     model = onnx.load_from_string(buffer.getvalue())
     if half:
         model = _half_weights(model)

@@ -1,5 +1,6 @@
 """The generator's explicit dropout masks, its ONNX export (models.export) checked with onnxruntime, and the
 studio's onnxruntime backend."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,7 +28,9 @@ def keep_masks(g: Generator, size: int, seed: int) -> list[torch.Tensor]:
     return [torch.empty(s).bernoulli_(0.5) for s in g.dropout_shapes(size, size)]
 
 
-@pytest.mark.parametrize("kw", [dict(), dict(hints=True, hint_fill=True, hint_fill_mode="harmonic", palette=True)])
+@pytest.mark.parametrize(
+    "kw", [dict(), dict(hints=True, hint_fill=True, hint_fill_mode="harmonic", palette=True)]
+)
 def test_given_masks_are_the_seeded_noise(kw):
     """The same masks torch's dropout draws after a seed give the seeded forward, bit for bit."""
     g = tiny(**kw)
@@ -66,7 +69,9 @@ def test_onnx_runs_as_pytorch(upsample, half):
         masks = keep_masks(g, 64, seed)
         with torch.inference_mode():
             expected = g.net(x, masks).numpy()
-        got = session.run(None, {"x": x.numpy(), **{f"mask{i + 1}": m.numpy() for i, m in enumerate(masks)}})[0]
+        got = session.run(None, {"x": x.numpy(), **{f"mask{i + 1}": m.numpy() for i, m in enumerate(masks)}})[
+            0
+        ]
         # float16 weights: within 2/255 of the float32 network; float32: the same up to summation order
         assert np.abs(got - expected).max() * 127.5 <= (2.0 if half else 0.01)
 
@@ -85,7 +90,9 @@ def test_per_image_norm_is_batch_norm_at_batch_one():
     torch.testing.assert_close(export.PerImageNorm(norm)(x), norm(x))
 
 
-@pytest.mark.parametrize("kw", [dict(palette=True), dict(hints=True, hint_fill=True, hint_fill_mode="harmonic")])
+@pytest.mark.parametrize(
+    "kw", [dict(palette=True), dict(hints=True, hint_fill=True, hint_fill_mode="harmonic")]
+)
 def test_onnx_backend_translates_as_torch(tmp_path, kw):
     """The studio's CPU backend: the same seed gives the same noise, so the same photo within 2/255."""
     g = tiny(**kw)

@@ -1,4 +1,6 @@
-"""The static page's JS ports (app/static_inputs.js) against the Python they mirror, on the same inputs, in node."""
+"""The static page's JS ports (app/static_inputs.js) against the Python they mirror, on the same inputs,
+in node."""
+
 from __future__ import annotations
 
 import base64
@@ -16,7 +18,9 @@ from app import handlers
 from models.hints import fill_hints, hint_tensor
 
 NODE = shutil.which("node")
-pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed (the static page's JS runs in node here)")
+pytestmark = pytest.mark.skipif(
+    NODE is None, reason="node is not installed (the static page's JS runs in node here)"
+)
 MODULE = Path(__file__).resolve().parent.parent / "app" / "static_inputs.js"
 
 # Reads {"call": name, "args": [...]} from stdin; {"b64": ..., "type": ...} args become typed arrays; typed
@@ -26,7 +30,8 @@ import * as m from %s;
 let text = "";
 for await (const chunk of process.stdin) text += chunk;
 const types = {u8: Uint8Array, f32: Float32Array};
-const arg = a => a && a.b64 !== undefined ? new types[a.type](new Uint8Array(Buffer.from(a.b64, "base64")).buffer) : a;
+const bytes = a => new Uint8Array(Buffer.from(a.b64, "base64")).buffer;
+const arg = a => (a && a.b64 !== undefined ? new types[a.type](bytes(a)) : a);
 const {call, args} = JSON.parse(text);
 const values = args.map(arg);
 const result = m[call](...values);
@@ -43,8 +48,14 @@ def js(call: str, *args):
         return a
 
     script = RUNNER % json.dumps(MODULE.as_uri())
-    done = subprocess.run([NODE, "--input-type=module", "-e", script], input=json.dumps(
-        {"call": call, "args": [wrap(a) for a in args]}), capture_output=True, text=True, timeout=120, check=True)
+    done = subprocess.run(
+        [NODE, "--input-type=module", "-e", script],
+        input=json.dumps({"call": call, "args": [wrap(a) for a in args]}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     out = json.loads(done.stdout)
     return base64.b64decode(out["b64"]) if isinstance(out, dict) else out
 
@@ -61,6 +72,7 @@ def drawing(kind: str = "edges", seed: int = 0) -> Image.Image:
         draw.line(points, fill=colour, width=int(rng.integers(1, 14)))
     if kind != "labels":
         from PIL import ImageFilter
+
         image = image.filter(ImageFilter.GaussianBlur(0.7))
     return image
 
@@ -71,7 +83,9 @@ def hint_layer(seed: int = 0) -> Image.Image:
     draw = ImageDraw.Draw(layer)
     for _ in range(4):
         points = [tuple(int(v) for v in rng.integers(0, 512, 2)) for _ in range(2)]
-        draw.line(points, fill=(*(int(v) for v in rng.integers(0, 256, 3)), 255), width=int(rng.integers(3, 20)))
+        draw.line(
+            points, fill=(*(int(v) for v in rng.integers(0, 256, 3)), 255), width=int(rng.integers(3, 20))
+        )
     return layer
 
 

@@ -2,27 +2,30 @@
 every other host blocked: drawing with the mouse gives a photo, and for each shipped model the page's photo
 equals PyTorch's (models.Translator on the same drawing, hints, colour and dropout masks) within 2/255 on at
 least 99.9 % of pixels. One export and one browser for all five models."""
+
 from __future__ import annotations
 
-import io
 import os
 import shutil
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
-import models
-from app import handlers, static
+from app import static
 from app.registry import SHIPPED, Registry
-from tests.helpers import CHROMIUM, static_page
+from tests.helpers import CHROMIUM, page_vs_pytorch, png_array, static_last_run, static_page
 
 WAIT = 180_000  # ms; generous: the CI CPU may be shared
 pytestmark = [
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium: apt-get install chromium"),
-    pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed (the page's onnxruntime-web "
-                       "comes from npm): install Node 20, then `npm ci`"),
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM), reason="needs Debian's chromium: apt-get install chromium"
+    ),
+    pytest.mark.skipif(
+        shutil.which("node") is None,
+        reason="node is not installed (the page's onnxruntime-web "
+        "comes from npm): install Node 20, then `npm ci`",
+    ),
 ]
 
 # model -> (seed, overall colour picked or None, colour hint stroke or None); the rest is drawn below.
@@ -69,16 +72,11 @@ def stroke(page, points):
 
 
 def settled(page, runs_before: int) -> dict:
-    page.wait_for_function(f"() => (!studio.busy && studio.runs > {runs_before}) || studio.error", timeout=WAIT)
+    page.wait_for_function(
+        f"() => (!studio.busy && studio.runs > {runs_before}) || studio.error", timeout=WAIT
+    )
     assert page.evaluate("studio.error") is None
-    return page.evaluate("""() => {
-        const l = studio.last;
-        return {...l, masks: l.masks.map(m => Array.from(m)), photo: document.getElementById('photo').toDataURL()};
-    }""")
-
-
-def png(data_url: str) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(handlers.data_url_bytes(data_url, "photo"))).convert("RGB")).astype(int)
+    return static_last_run(page)
 
 
 def draw_case(page, key: str, seed: int, colour: str | None, hint: str | None) -> dict:
@@ -115,18 +113,11 @@ def test_page_photo_equals_pytorch(page, site, key):
     last = draw_case(page, key, seed, colour, hint)
     assert last["model"] == key and last["seed"] == seed
     assert (last["hints"] is not None) == (hint is not None)
-    translator = models.load(SHIPPED / key)
-    image, hints = handlers.model_input({"image": last["image"], "hints": last["hints"]}, translator.config.input_kind, 256)
-    shapes = translator.generator.dropout_shapes(256, 256)
-    masks = [torch.tensor(m, dtype=torch.float32).reshape(s) for m, s in zip(last["masks"], shapes)]
-    asked = tuple(last["colour"]) if last["colour"] != "auto" else "auto"
-    expected = np.asarray(translator(image, hints=hints, seed=seed, size=256, colour=asked, masks=masks)).astype(int)
-    got = png(last["photo"])
+    got, expected = page_vs_pytorch(last, SHIPPED / key)
     close = (np.abs(got - expected) <= 2).all(-1).mean()
     assert close >= 0.999, f"{key}: {close:.4%} of pixels within 2/255"
     # The masks matter: other noise gives another photo (so the equality above is not vacuous).
-    other = np.asarray(translator(image, hints=hints, seed=seed, size=256, colour=asked,
-                                  masks=[1 - m for m in masks])).astype(int)
+    _, other = page_vs_pytorch(last, SHIPPED / key, flip_masks=True)
     assert (np.abs(other - expected) > 2).any(-1).mean() > 0.01
 
 
@@ -136,8 +127,12 @@ def test_page_is_small_and_self_contained(site):
     assert set(sizes) == {*CASES, "shared", "total"}
     assert sizes["total"] <= 60e6
     assert [m["key"] for m in manifest["models"]] == list(CASES)
-    text = "".join(p.read_text(encoding="utf-8") for p in out.glob("*.html")) + (out / "static.js").read_text()
-    assert "https://" not in text.replace("https://arxiv.org/abs/1611.07004", "")  # one plain link, nothing loaded
+    text = (
+        "".join(p.read_text(encoding="utf-8") for p in out.glob("*.html")) + (out / "static.js").read_text()
+    )
+    assert "https://" not in text.replace(
+        "https://arxiv.org/abs/1611.07004", ""
+    )  # one plain link, nothing loaded
 
 
 def test_page_tools(page, tmp_path):
@@ -154,15 +149,19 @@ def test_page_tools(page, tmp_path):
     runs = page.evaluate("studio.runs")
     page.click("[data-action=undo]")
     undone = settled(page, runs)
-    assert (png(undone["photo"]) == png(first["photo"])).all()  # same drawing, same seed: the same photo
+    assert (
+        png_array(undone["photo"]) == png_array(first["photo"])
+    ).all()  # same drawing, same seed: the same photo
     runs = page.evaluate("studio.runs")
     page.click("[data-action=redo]")
-    assert (png(settled(page, runs)["photo"]) == png(drawn["photo"])).all()
+    assert (png_array(settled(page, runs)["photo"]) == png_array(drawn["photo"])).all()
 
     page.click("#more")
     page.wait_for_function("() => document.querySelectorAll('#variations canvas').length === 4", timeout=WAIT)
     seed = drawn["seed"]
-    assert page.locator("#variations figcaption").all_inner_texts() == [f"seed {seed + i}" for i in range(1, 5)]
+    assert page.locator("#variations figcaption").all_inner_texts() == [
+        f"seed {seed + i}" for i in range(1, 5)
+    ]
 
     for link, size in (("#download-input", 512), ("#download-photo", 256)):
         with page.expect_download() as download:
@@ -174,5 +173,5 @@ def test_page_tools(page, tmp_path):
     runs = page.evaluate("studio.runs")
     page.set_input_files("#upload", str(upload))
     uploaded = settled(page, runs)
-    assert png(uploaded["image"]).min() == 255  # a blank map, fitted and padded to the canvas
+    assert png_array(uploaded["image"]).min() == 255  # a blank map, fitted and padded to the canvas
     assert "make demo" in page.inner_text("body")  # photo -> edges lives in the Python studio
