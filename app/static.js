@@ -44,7 +44,9 @@ function show(v) {  // a value from outside the canvas (example, upload, model s
   watchers.forEach(f => f());
   translate();
 }
-document.addEventListener("pointerup", () => { studio.upAt = performance.now(); }, true);
+document.addEventListener("pointerup", e => {  // pen-up on the canvas: where the latency counts from
+  if (e.target.closest && e.target.closest(".stack")) studio.upAt = performance.now();
+}, true);
 
 // ---- model inputs ----
 async function pixels(url) {
