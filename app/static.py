@@ -62,6 +62,8 @@ def model_entry(key: str, registry: Registry, out: Path) -> dict:
     entry = registry.entries[key]
     generator, config = models.load_generator(entry.folder)
     g = config.generator
+    if generator.multiple > SIZE:
+        raise ExportError(f"{key}: needs inputs of {generator.multiple} px; the page runs {SIZE}")
     if g.centre_lines or g.hints_every_scale or g.in_channels != 3:
         raise ExportError(
             f"{key}: centre lines, hints at every scale and non-RGB inputs are not in the page yet"
