@@ -110,3 +110,17 @@ def test_onnx_backend_translates_as_torch(tmp_path, kw):
         assert np.abs(a - b).max() <= 2
     other = np.asarray(onnx_t(image, hints=hints, seed=5, size=64), dtype=int)
     assert np.abs(other - np.asarray(torch_t(image, hints=hints, seed=0, size=64), dtype=int)).max() > 2
+
+
+def test_export_static_says_what_is_missing(tmp_path, monkeypatch):
+    from app import static
+    from app.registry import SHIPPED, Registry
+
+    registry = Registry([SHIPPED])
+    if (static.ORT / static.ORT_FILES[0]).is_file():
+        with pytest.raises(static.ExportError, match="unknown model.*known: edges2cats"):
+            static.export_static(tmp_path / "out", ["nope"], registry)
+    monkeypatch.setattr(static, "ORT", tmp_path / "node_modules" / "onnxruntime-web")
+    with pytest.raises(static.ExportError, match="npm ci"):
+        static.export_static(tmp_path / "out", ["edges2cats"], registry)
+    assert not (tmp_path / "out").exists()
