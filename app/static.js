@@ -204,6 +204,7 @@ const exampleValue = m => ({image: m.example, hints: null, kind: m.kind, brush: 
 
 function selectModel(key) {
   model = byKey[key];
+  $("variations").replaceChildren();  // they were the last model's
   $("colour-row").hidden = !model.palette;
   const same = value && value.kind === model.kind && value.image;
   show(same ? {...value, brush: model.hints, model: key, hints: model.hints ? value.hints : null} : exampleValue(model));
