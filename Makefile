@@ -1,9 +1,11 @@
-# Two entry points for a fresh machine:  `make demo`  and  `make test`.
+# Two entry points for a fresh machine:  `make demo`  and  `make test`  (`make static`: the page without a server).
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: demo test test-all install install-dev browser
+STATIC ?= out/static
+
+.PHONY: demo test test-all install install-dev browser static
 
 demo: install  ## install, then start the studio on http://127.0.0.1:7860
 	$(PY) app.py
@@ -15,7 +17,10 @@ test-all: install-dev browser  ## also the long checks (marker: slow)
 	$(PY) -m pytest -q -m "slow or not slow"
 
 install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed-dev node_modules/.package-lock.json
+
+static: install node_modules/.package-lock.json  ## write the static page (models run in the browser) to $(STATIC)
+	$(PY) -m app export-static $(STATIC)
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +33,11 @@ $(VENV)/.installed: requirements.txt
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(PY) -m pip install -r requirements-dev.txt
 	touch $@
+
+# onnxruntime-web for the static page, as package-lock.json pins it (Node 20 and npm).
+node_modules/.package-lock.json: package-lock.json
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund; \
+	else echo "npm not found: no static page (its tests are skipped); install Node 20 and npm"; fi
 
 browser:  ## Debian's chromium for the browser tests (Playwright's own download fails offline)
 	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)

@@ -15,17 +15,21 @@ from hed_edges.facades import FACADE_LABELS
 HERE = Path(__file__).resolve().parent
 
 
+def label_swatches() -> list[list[str]]:
+    """[name, "#rrggbb"] for each facade label: the canvas's label buttons."""
+    return [[name, "#{:02x}{:02x}{:02x}".format(*rgb)] for name, rgb in FACADE_LABELS]
+
+
 class Canvas(gr.HTML):
     """Pen, eraser, label boxes and a colour-hint brush over a plain <canvas>; undo/redo."""
 
     def __init__(self, value: dict | None = None, **kwargs: Any):
-        labels = [[name, "#{:02x}{:02x}{:02x}".format(*rgb)] for name, rgb in FACADE_LABELS]
         super().__init__(
             value,
             html_template=(HERE / "canvas.html").read_text(encoding="utf-8"),
             css_template=(HERE / "canvas.css").read_text(encoding="utf-8"),
             js_on_load=(HERE / "canvas.js").read_text(encoding="utf-8"),
-            labels=labels,
+            labels=label_swatches(),
             **kwargs,
         )
 

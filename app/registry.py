@@ -64,8 +64,9 @@ def label_for(name: str, kind: str, shipped: bool) -> str:
 class Registry:
     """Model entries from the given roots, with a thread-safe cache of loaded translators."""
 
-    def __init__(self, roots: list[Path], device: str = "cpu"):
+    def __init__(self, roots: list[Path], device: str = "cpu", backend: str = "torch"):
         self.device = device
+        self.backend = backend  # "onnx": the U-Net in onnxruntime (models.Translator)
         self.entries: dict[str, Entry] = {}
         self.skipped: dict[Path, str] = {}  # folder -> why (the page doesn't show it; stderr has it)
         for root in roots:
@@ -106,7 +107,7 @@ class Registry:
         entry = self.entries[key]
         with self._lock:
             if key not in self._cache:
-                self._cache[key] = models.load(entry.folder, device=self.device)
+                self._cache[key] = models.load(entry.folder, device=self.device, backend=self.backend)
             return self._cache[key]
 
     def card(self, key: str) -> str:

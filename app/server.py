@@ -24,6 +24,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--share", action="store_true", help="also open a public gradio.live link (off by default)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
+    # onnxruntime runs the shipped U-Nets in 0.6-0.85x PyTorch eager's time on the CPU, within 1/255
+    # (benchmarks/onnx_backend.py); on a GPU PyTorch runs them.
+    p.add_argument("--backend", choices=["onnx", "torch"], default=None,
+                   help="what runs the generators: onnx (onnxruntime; default on cpu) or torch (default on cuda)")
     # Half the cores: the web server and the browser need the rest, and OpenMP threads that
     # compete for a busy core are far slower than one thread (on 2 shared cores: 250 ms vs 20 ms).
     p.add_argument("--threads", type=int, default=max(1, min(4, (os.cpu_count() or 2) // 2)),
@@ -47,4 +51,6 @@ def serve(registry: Registry, host: str = "127.0.0.1", port: int = 7860, share: 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    serve(Registry(default_roots(args.models_dir), device=args.device), args.host, args.port, args.share)
+    backend = args.backend or ("onnx" if args.device == "cpu" else "torch")
+    registry = Registry(default_roots(args.models_dir), device=args.device, backend=backend)
+    serve(registry, args.host, args.port, args.share)

@@ -171,10 +171,16 @@ class Up(nn.Module):
         self.norm = make_norm(norm, cout) if norm else nn.Identity()
         self.dropout = dropout
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         x = self.norm(self.conv(F.relu(x)))
+        if not self.dropout:
+            return x
         # Dropout stays on at test time: it is the generator's only source of noise (paper 2.2).
-        return F.dropout(x, self.dropout, training=True) if self.dropout else x
+        # A given `mask` (1 = keep) is that noise made explicit, scaled as F.dropout scales it: the
+        # static page draws its own and hands the same to PyTorch and to its ONNX copy.
+        if mask is None:
+            return F.dropout(x, self.dropout, training=True)
+        return x * (mask / (1 - self.dropout))
 
 
 def pooled_hints(hints: torch.Tensor, levels: int) -> list[torch.Tensor]:
@@ -242,8 +248,21 @@ class Generator(nn.Module):
         """Input sides must be multiples of this (256 for the paper's 8 downsamplings)."""
         return 2**self.cfg.num_downs
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c = self.cfg.num_downs, self.cfg.in_channels
+    def dropout_shapes(self, height: int, width: int) -> list[tuple[int, int, int, int]]:
+        """The shapes of the dropout masks `net` takes for a 1 x C x height x width input, one per
+        decoder block with dropout."""
+        n = self.cfg.num_downs
+        return [(1, self.enc_widths[n - k - 1], height >> (n - k), width >> (n - k))
+                for k in range(1, n) if getattr(self, f"dec{k}").dropout]
+
+    def forward(self, x: torch.Tensor, masks: list[torch.Tensor] | None = None) -> torch.Tensor:
+        return self.net(self.features(x), masks)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The first conv's input: the condition (image + hints) and palette planes as given, then what
+        the generator derives from them (the hint fill, centre lines). Kept apart from `net` because the
+        derived parts are not ONNX-exportable (a sparse solve, a skeleton): the static page computes them."""
+        c = self.cfg.in_channels
         x, palette = x[:, :self.cfg.condition_channels], x[:, self.cfg.condition_channels:]
         if self.hint_fill:
             x = torch.cat([x, fill_hints(x[:, :c], x[:, c:c + HINT_CHANNELS], self.cfg.hint_fill_mode)], dim=1)
@@ -251,12 +270,20 @@ class Generator(nn.Module):
             x = torch.cat([x, palette], dim=1)
         if self.cfg.centre_lines:  # last, for the same reason
             x = torch.cat([x, centre_lines(x[:, :c])], dim=1)
+        return x
+
+    def net(self, x: torch.Tensor, masks: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """The U-Net on `features(...)`; `masks` (see `dropout_shapes`, 1 = keep): the dropout noise
+        given, instead of drawn from torch's RNG."""
+        n, c = self.cfg.num_downs, self.cfg.in_channels
+        masks = list(masks) if masks is not None else None
         feats, levels = [], pooled_hints(x[:, c:c + HINT_CHANNELS], n) if self.hint_scales else [None] * n
         for i in range(1, n + 1):
             x = getattr(self, f"enc{i}")(x, levels[i - 1] if i > 1 else None)
             feats.append(x)
         for k in range(1, n):
-            x = getattr(self, f"dec{k}")(x)
+            dec = getattr(self, f"dec{k}")
+            x = dec(x, masks.pop(0) if masks is not None and dec.dropout else None)
             if self.skips:
                 x = torch.cat([x, feats[n - k - 1]], dim=1)
         return torch.tanh(self.dec_out(F.relu(x)))

@@ -36,11 +36,16 @@ class Translator:
     Thread-safe: one forward at a time per translator (seeded dropout uses the global RNG).
     """
 
-    def __init__(self, generator: Generator, config: ModelConfig, card: str = "", device: str = "cpu"):
+    def __init__(self, generator: Generator, config: ModelConfig, card: str = "", device: str = "cpu",
+                 backend: str = "torch"):
+        if backend not in ("torch", "onnx") or (backend == "onnx" and torch.device(device).type != "cpu"):
+            raise ValueError(f"backend must be torch, or onnx on the cpu; got {backend!r} on {device}")
         self.generator = generator.to(device).eval()
         self.config = config
         self.card = card
         self.device = torch.device(device)
+        self.backend = backend
+        self._sessions: dict[int, object] = {}  # size -> onnxruntime session (backend "onnx")
         self._lock = threading.Lock()
 
     @property
@@ -82,8 +87,8 @@ class Translator:
 
     @torch.inference_mode()
     def __call__(self, image: Image.Image, hints: Image.Image | None = None, seed: int | None = None,
-                 size: int = 256, colour: tuple[int, int, int] | str | None = "auto", thin_lines: bool = False
-                 ) -> Image.Image:
+                 size: int = 256, colour: tuple[int, int, int] | str | None = "auto", thin_lines: bool = False,
+                 masks: list[torch.Tensor] | None = None) -> Image.Image:
         """Translate `image`; the result keeps its aspect ratio with its long side = `size`.
 
         `hints` (hint models only): an RGBA layer over `image` (any size; it is stretched to the
@@ -94,6 +99,8 @@ class Translator:
         say the colours); None: none, the model's own averaged palette.
         `thin_lines` (line models only): thin strokes of any width to the training edges' width first
         (models.strokes); off by default, the model takes the lines as drawn.
+        `masks` (`Generator.dropout_shapes`, 1 = keep): the dropout noise as given, e.g. the static page's,
+        instead of drawn from `seed` (which still draws any colour).
         """
         multiple = self.generator.multiple
         if size < multiple or size % multiple:
@@ -119,11 +126,32 @@ class Translator:
                     torch.manual_seed(seed)
                 else:
                     torch.seed()
-                y = self.generator(x)
+                masks = None if masks is None else [m.to(self.device) for m in masks]
+                y = self.generator(x, masks) if self.backend == "torch" else self._onnx(x, masks, size)
         out = to_image(y)
         if box != (0, 0, size, size):
             out = out.crop(box)
         return out
+
+    def _onnx(self, x: torch.Tensor, masks: list[torch.Tensor] | None, size: int) -> torch.Tensor:
+        """The generator with its U-Net in onnxruntime (models.export, float32, exported at the first call of
+        each size): the hint fill and palette in torch, then the dropout masks drawn as F.dropout draws them
+        from the seeded RNG, so a seed gives the noise the torch backend gives."""
+        import onnxruntime
+
+        from .export import to_onnx
+
+        if size not in self._sessions:
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads, options.inter_op_num_threads = torch.get_num_threads(), 1
+            self._sessions[size] = onnxruntime.InferenceSession(
+                to_onnx(self.generator, size, half=False), options, providers=["CPUExecutionProvider"])
+        features = self.generator.features(x)
+        if masks is None:
+            p = self.generator.cfg.dropout
+            masks = [torch.empty(shape).bernoulli_(1 - p) for shape in self.generator.dropout_shapes(size, size)]
+        feeds = {"x": features.numpy(), **{f"mask{i + 1}": m.numpy() for i, m in enumerate(masks)}}
+        return torch.from_numpy(self._sessions[size].run(None, feeds)[0])
 
     def _palette(self, colour: tuple[int, int, int] | str | None, hinted: bool, seed: int | None, size: int
                  ) -> torch.Tensor:
@@ -146,8 +174,9 @@ class Translator:
         return palette_planes(rgb, torch.ones(1, dtype=torch.bool), size, size)
 
 
-def load(folder: str | Path, device: str = "cpu") -> Translator:
-    """Load a model folder (``model.safetensors`` + ``config.json``) for inference."""
+def load(folder: str | Path, device: str = "cpu", backend: str = "torch") -> Translator:
+    """Load a model folder (``model.safetensors`` + ``config.json``) for inference; `backend` "onnx": the
+    U-Net in onnxruntime on the CPU (see Translator._onnx)."""
     folder = Path(folder)
     generator, config = load_generator(folder, device)
-    return Translator(generator, config, read_card(folder), device)
+    return Translator(generator, config, read_card(folder), device, backend)

@@ -1,0 +1,163 @@
+"""The static page (python -m app export-static) in headless chromium from a local static server: time to the
+first photo after load, and mouse-up to photo for each model at 256 px, plus the page's size.
+
+    python benchmarks/static_page.py [--models NAME ...] [--strokes 15] [--loads 3] [--page DIR]
+                                     [--out FILE.json]
+
+First photo: `performance.now()` when the first photo is drawn (from navigation start: fetching the page,
+onnxruntime-web's WASM and the first model, session start, the first run), in a fresh browser context each
+load. Mouse-up to photo: from the pointerup event to the photo drawn, for `--strokes` pen strokes on the
+model's example drawing; "hinted" adds a colour-hint stroke first, so every photo also runs the hint fill.
+Prints medians and p90s, and the median time of the page's two steps (inputs: reading the drawing, resizing,
+the hint fill; generator: onnxruntime-web and drawing the photo), how the last photo compares with PyTorch's
+on the same drawing, hints, colour and dropout masks, and the machine's load average (the CPU is shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app import static  # noqa: E402
+from app.registry import SHIPPED, Registry  # noqa: E402
+from tests.helpers import page_vs_pytorch, static_last_run, static_page  # noqa: E402
+
+WAIT = 120_000
+
+
+def p(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
+def stroke(page, i: int, colour: bool = False) -> None:
+    """The `i`th short pen stroke (or colour-hint stroke) on the canvas; waits for its photo."""
+    box = page.locator("#canvas .stack").bounding_box()
+    n = page.evaluate("studio.latencies.length")
+    x0, y0 = (
+        box["x"] + box["width"] * (0.15 + 0.05 * (i % 12)),
+        box["y"] + box["height"] * (0.1 + 0.06 * (i % 13)),
+    )
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x0 + 40, y0 + 25, steps=3)
+    page.mouse.up()
+    page.wait_for_function(
+        f"() => (!studio.busy && studio.latencies.length > {n}) || studio.error", timeout=WAIT
+    )
+
+
+def first_photos(playwright, url: str, loads: int) -> list[float]:
+    times = []
+    for _ in range(loads):
+        browser, page, blocked = static_page(playwright, url)  # a fresh browser: nothing cached
+        page.goto(url)
+        page.wait_for_function("() => window.studio && (studio.runs > 0 || studio.error)", timeout=WAIT)
+        times.append(page.evaluate("studio.firstPhotoMs"))
+        assert not blocked and page.evaluate("studio.error") is None
+        browser.close()
+    return times
+
+
+def latencies(playwright, url: str, keys: list[str], strokes: int, hinted_keys: set[str]) -> dict:
+    browser, page, blocked = static_page(playwright, url)
+    page.goto(url)
+    page.wait_for_function("() => window.studio && (studio.runs > 0 || studio.error)", timeout=WAIT)
+    out = {}
+    for key in keys:
+        for hinted in (False, True) if key in hinted_keys else (False,):
+            runs = page.evaluate("studio.runs")
+            page.select_option("#model", key)
+            page.wait_for_function(
+                f"() => (!studio.busy && studio.runs > {runs}) || studio.error", timeout=WAIT
+            )
+            page.click("#example")
+            if hinted:
+                page.locator("#canvas input.colour").fill("#1e90ff")
+                stroke(page, 99, colour=True)
+            page.click("[data-tool=pen]")
+            stroke(page, 0)  # warm-up: the first run of a session is slower
+            start = page.evaluate("studio.latencies.length")
+            for i in range(strokes):
+                stroke(page, i + 1)
+            ms = page.evaluate(f"studio.latencies.slice({start})")
+            parts = page.evaluate(f"studio.parts.slice({start})")
+            got, expected = page_vs_pytorch(static_last_run(page), SHIPPED / key)
+            out[f"{key}{' hinted' if hinted else ''}"] = {
+                "p50": statistics.median(ms),
+                "p90": p(ms, 0.9),
+                "min": min(ms),
+                "n": len(ms),
+                "inputs_p50": statistics.median(q["inputs"] for q in parts),
+                "generator_p50": statistics.median(q["generator"] for q in parts),
+                "within_2": float((np.abs(got - expected) <= 2).all(-1).mean()),
+                "max_diff": int(np.abs(got - expected).max()),
+            }
+    assert not blocked and page.evaluate("studio.error") is None
+    browser.close()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", nargs="+", help="shipped models (default: all)")
+    ap.add_argument("--strokes", type=int, default=15)
+    ap.add_argument("--loads", type=int, default=3)
+    ap.add_argument("--page", help="an exported page to reuse (default: export to a temp folder)")
+    ap.add_argument("--out", help="also write the figures as JSON here")
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    registry = Registry([SHIPPED])
+    keys = args.models or list(registry.entries)
+    folder = Path(args.page or tempfile.mkdtemp(prefix="static-page-"))
+    if not args.page:
+        static.export_static(folder, keys, registry)
+    manifest = json.loads((folder / "models.json").read_text())
+    hinted = {m["key"] for m in manifest["models"] if m["hints"]}
+    server = static.serve(folder)
+    url = f"http://127.0.0.1:{server.server_port}/"
+    load_before = os.getloadavg()
+    with sync_playwright() as pw:
+        first = first_photos(pw, url, args.loads)
+        lat = latencies(pw, url, keys, args.strokes, hinted)
+    server.shutdown()
+    result = {
+        "first_photo_ms": first,
+        "first_photo_median_ms": statistics.median(first),
+        "mouse_up_to_photo_ms": lat,
+        "sizes_bytes": static.sizes(folder),
+        "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg(),
+    }
+    print(
+        f"first photo after load: median {result['first_photo_median_ms']:.0f} ms "
+        f"({', '.join(f'{t:.0f}' for t in first)})"
+    )
+    print("mouse-up to photo at 256 px (ms):")
+    for name, r in lat.items():
+        print(
+            f"  {name:<24} p50 {r['p50']:6.0f}   p90 {r['p90']:6.0f}   min {r['min']:6.0f}   n={r['n']}   "
+            f"(p50 inputs {r['inputs_p50']:.0f}, generator {r['generator_p50']:.0f}; last photo vs PyTorch: "
+            f"{r['within_2']:.2%} within 2/255, max {r['max_diff']}/255)"
+        )
+    print("page size (MB): " + ", ".join(f"{k} {v / 1e6:.1f}" for k, v in result["sizes_bytes"].items()))
+    print(
+        f"load average (1 min) before / after: {load_before[0]:.1f} / {result['loadavg_after'][0]:.1f} "
+        f"on {os.cpu_count()} cores"
+    )
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
