@@ -151,10 +151,11 @@ def train_discriminator(recipe: Recipe, data: Path, run_dir: Path, device: str, 
     dest = ASSETS / recipe.name
     options = {k: v for k, v in (options or {}).items() if k not in ("fresh_discriminator", "init_discriminator")}
     steps = options.pop("d_warmup", 0) or D_STEPS
-    cfg = make_config(recipe.name, str(data), input_kind=recipe.input_kind, device=device, epochs=1,
+    # `epochs` = steps: at least one step an epoch, so max_steps ends the run whatever the set's size.
+    cfg = make_config(recipe.name, str(data), input_kind=recipe.input_kind, device=device, epochs=steps,
                       max_steps=steps, d_warmup=steps, save_every=250, sample_every=10**9, log_every=25,
                       keep_every=0, command=command, init_from=str(dest), fresh_discriminator=True, **options)
-    trainer = run_training(cfg, run_dir, (run_dir / "train_config.json").is_file())
+    trainer = run_training(cfg, run_dir, (run_dir / "train_config.json").is_file(), epochs=steps, max_steps=steps)
     copy_carried(run_dir / "model", dest)
     config = ModelConfig.from_file(dest / CONFIG)
     config.training["discriminator_carried"] = {"steps": trainer.step, "command": command,
