@@ -14,6 +14,12 @@ MAX_UPLOAD = "20mb"
 # the model card); the page keeps no state server-side, so the 64 most recent sessions are plenty
 # and memory stays flat however many clients come and go.
 SESSIONS = 64
+# Capacity on 2 cores (benchmarks/app_latency.py --load, issue 31): WORKERS translations run at once
+# (one forward per model at a time, the other one decodes and encodes meanwhile); QUEUE more wait, so
+# 32 people drawing at once all get answers; beyond that a request is refused at once with Gradio's
+# "busy, please try again" (HTTP 503) instead of a wait of seconds.
+WORKERS = 2
+QUEUE = 32
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -28,14 +34,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     # compete for a busy core are far slower than one thread (on 2 shared cores: 250 ms vs 20 ms).
     p.add_argument("--threads", type=int, default=max(1, min(4, (os.cpu_count() or 2) // 2)),
                    help="torch CPU threads for inference (default: half the cores, 1 to 4)")
+    p.add_argument("--workers", type=int, default=WORKERS, help=f"translations at once (default {WORKERS})")
+    p.add_argument("--queue-size", type=int, default=QUEUE,
+                   help=f"requests that may wait; more are told the studio is busy (default {QUEUE})")
     return p.parse_args(argv)
 
 
 def serve(registry: Registry, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
-          block: bool = True):
+          block: bool = True, workers: int = WORKERS, queue_size: int = QUEUE):
     """Start the studio; with block=False return (demo, url) and leave it serving in a thread."""
-    demo = ui.build(registry)
-    demo.queue(max_size=64)
+    demo = ui.build(registry, workers)
+    # The light events (file links, model card, examples) may run beside the translations.
+    demo.queue(max_size=queue_size, default_concurrency_limit=workers)
     _, url, _ = demo.launch(
         server_name=host, server_port=port, share=share, max_file_size=MAX_UPLOAD,
         prevent_thread_lock=not block, show_error=True, theme=ui.THEME, css=ui.CSS, footer_links=["api"],
@@ -47,4 +57,5 @@ def serve(registry: Registry, host: str = "127.0.0.1", port: int = 7860, share: 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    serve(Registry(default_roots(args.models_dir), device=args.device), args.host, args.port, args.share)
+    serve(Registry(default_roots(args.models_dir), device=args.device), args.host, args.port, args.share,
+          workers=args.workers, queue_size=args.queue_size)

@@ -73,8 +73,9 @@ def chosen(use: bool, colour: str | None) -> tuple[int, int, int] | None:
         raise gr.Error(str(e), print_exception=False) from e
 
 
-def build(registry: Registry) -> gr.Blocks:
-    """The gr.Blocks page for the models in `registry` (a how-to page when there are none)."""
+def build(registry: Registry, workers: int = 1) -> gr.Blocks:
+    """The gr.Blocks page for the models in `registry` (a how-to page when there are none);
+    `workers` model calls run at once."""
     # Answers and drawings are written here, complete, before Gradio sees their names (handlers.publish);
     # inside Gradio's cache folder, so it serves them without a copy and its delete_cache ages them.
     files_dir = Path(get_upload_folder()) / "studio"
@@ -197,7 +198,7 @@ def build(registry: Registry) -> gr.Blocks:
         with gr.Accordion("Model card", open=False):
             card = gr.Markdown(registry.card(first) if first else HOW_TO_GET_MODELS, elem_id="card")
 
-        work = dict(concurrency_id="model", concurrency_limit=1)
+        work = dict(concurrency_id="model", concurrency_limit=workers)
         run = dict(fn=translate, inputs=[picker, canvas, seed, size, use_colour, colour], outputs=photo,
                    show_progress="minimal", **work)
 
