@@ -43,6 +43,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def serve(registry: Registry, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
           block: bool = True, workers: int = WORKERS, queue_size: int = QUEUE):
     """Start the studio; with block=False return (demo, url) and leave it serving in a thread."""
+    # Gradio keeps a record of each of the last 10,000 events for its monitoring page and, after every
+    # event, summarises all of them with pandas (gradio/queueing.py, Queue.compute_analytics_summary):
+    # 10 ms an answer, and megabytes, once a busy server has seen 10,000 (1.4 ms for 1,000). The last
+    # 1,000, summarised every 100th event, are plenty. (Read when the queue is made, below; the
+    # environment wins.)
+    os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
     demo = ui.build(registry, workers)
     # The light events (file links, model card, examples) may run beside the translations.
     demo.queue(max_size=queue_size, default_concurrency_limit=workers)
