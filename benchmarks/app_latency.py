@@ -248,7 +248,8 @@ def over_capacity(base: str, url: str, n: int) -> dict:
     busy = [t for kind, t in outcome.values() if kind == "busy"]
     return {"sent": n, "answered": sum(kind == "answered" for kind, _ in outcome.values()), "busy": len(busy),
             "other": [kind for kind, _ in outcome.values() if kind not in ("answered", "busy")],
-            "hung": n - len(outcome), "slowest_busy_ms": round(1000 * max(busy)) if busy else None}
+            "hung": n - len(outcome), "busy_p50_ms": round(1000 * statistics.median(busy)) if busy else None,
+            "slowest_busy_ms": round(1000 * max(busy)) if busy else None}
 
 
 def work_split(folder: Path, drawing: str, threads: int) -> dict:
