@@ -123,7 +123,7 @@ def build(registry: Registry, workers: int = 1) -> gr.Blocks:
 
     def files(drawing, photo_path):
         """The download buttons' files, after the photo is shown: the drawing's own PNG and the
-        photo Gradio already wrote (nothing full-size is kept per session)."""
+        photo file already written (nothing full-size is kept per session)."""
         return handlers.save_drawing(drawing, files_dir), photo_path
 
     @page_errors("make variations")
