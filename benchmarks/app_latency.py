@@ -148,7 +148,9 @@ class PageClient:
 
     def __init__(self, base: str, api_name: str = "translate"):
         self.base = base
-        self.http = httpx.Client(timeout=120)
+        # uvicorn closes a connection idle for 5 s, httpx's own expiry: a request sent on one as it
+        # closes is reset (1 of 100 once). Dropping idle connections sooner avoids the race.
+        self.http = httpx.Client(timeout=120, limits=httpx.Limits(keepalive_expiry=2))
         self.session = uuid.uuid4().hex
         config = self.http.get(f"{base}/config").json()
         self.fn_index = next(d["id"] for d in config["dependencies"] if d.get("api_name") == api_name)
