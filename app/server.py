@@ -15,9 +15,10 @@ MAX_UPLOAD = "20mb"
 # and memory stays flat however many clients come and go.
 SESSIONS = 64
 # Capacity on 2 cores (benchmarks/app_latency.py --load, issue 31): WORKERS translations run at once
-# (one forward per model at a time, the other one decodes and encodes meanwhile); QUEUE more wait, so
-# 32 people drawing at once all get answers; beyond that a request is refused at once with Gradio's
-# "busy, please try again" (HTTP 503) instead of a wait of seconds.
+# (one forward per model at a time, the other decodes and encodes meanwhile): at 8 clients 1 worker
+# gave 11 answers/s where 2 gave 13 in the same run; 3 were no better than 2 (16-17 vs 15-18/s),
+# nor were 2 torch threads than 1. QUEUE more wait, so 32 people drawing at once all get answers;
+# beyond that a request is refused at once with Gradio's "busy, please try again" (HTTP 503).
 WORKERS = 2
 QUEUE = 32
 
