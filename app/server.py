@@ -14,6 +14,13 @@ MAX_UPLOAD = "20mb"
 # the model card); the page keeps no state server-side, so the 64 most recent sessions are plenty
 # and memory stays flat however many clients come and go.
 SESSIONS = 64
+# Capacity on 2 cores (benchmarks/app_latency.py --load, issue 31): WORKERS translations run at once
+# (one forward per model at a time, the other decodes and encodes meanwhile): at 8 clients 1 worker
+# gave 11 answers/s where 2 gave 13 in the same run; 3 were no better than 2 (16-17 vs 15-18/s),
+# nor were 2 torch threads than 1. QUEUE more wait, so 32 people drawing at once all get answers;
+# beyond that a request is refused at once with Gradio's "busy, please try again" (HTTP 503).
+WORKERS = 2
+QUEUE = 32
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -32,14 +39,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     # compete for a busy core are far slower than one thread (on 2 shared cores: 250 ms vs 20 ms).
     p.add_argument("--threads", type=int, default=max(1, min(4, (os.cpu_count() or 2) // 2)),
                    help="torch CPU threads for inference (default: half the cores, 1 to 4)")
+    p.add_argument("--workers", type=int, default=WORKERS, help=f"translations at once (default {WORKERS})")
+    p.add_argument("--queue-size", type=int, default=QUEUE,
+                   help=f"requests that may wait; more are told the studio is busy (default {QUEUE})")
     return p.parse_args(argv)
 
 
 def serve(registry: Registry, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
-          block: bool = True):
+          block: bool = True, workers: int = WORKERS, queue_size: int = QUEUE):
     """Start the studio; with block=False return (demo, url) and leave it serving in a thread."""
-    demo = ui.build(registry)
-    demo.queue(max_size=64)
+    # Gradio keeps a record of each of the last 10,000 events for its monitoring page and, after every
+    # event, summarises all of them with pandas (gradio/queueing.py, Queue.compute_analytics_summary):
+    # 10 ms an answer, and megabytes, once a busy server has seen 10,000 (1.4 ms for 1,000). The last
+    # 1,000, summarised every 100th event, are plenty. (Read when the queue is made, below; the
+    # environment wins.)
+    os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
+    demo = ui.build(registry, workers)
+    # The light events (file links, model card, examples) may run beside the translations.
+    demo.queue(max_size=queue_size, default_concurrency_limit=workers)
     _, url, _ = demo.launch(
         server_name=host, server_port=port, share=share, max_file_size=MAX_UPLOAD,
         prevent_thread_lock=not block, show_error=True, theme=ui.THEME, css=ui.CSS, footer_links=["api"],
@@ -53,4 +71,4 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     backend = args.backend or ("onnx" if args.device == "cpu" else "torch")
     registry = Registry(default_roots(args.models_dir), device=args.device, backend=backend)
-    serve(registry, args.host, args.port, args.share)
+    serve(registry, args.host, args.port, args.share, workers=args.workers, queue_size=args.queue_size)

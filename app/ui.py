@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import functools
 import logging
-import tempfile
 from pathlib import Path
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
 import models
 from app import examples, handlers
@@ -73,9 +73,12 @@ def chosen(use: bool, colour: str | None) -> tuple[int, int, int] | None:
         raise gr.Error(str(e), print_exception=False) from e
 
 
-def build(registry: Registry) -> gr.Blocks:
-    """The gr.Blocks page for the models in `registry` (a how-to page when there are none)."""
-    downloads = Path(tempfile.mkdtemp(prefix="pix2pix-studio-"))
+def build(registry: Registry, workers: int = 1) -> gr.Blocks:
+    """The gr.Blocks page for the models in `registry` (a how-to page when there are none);
+    `workers` model calls run at once."""
+    # Answers and drawings are written here, complete, before Gradio sees their names (handlers.publish);
+    # inside Gradio's cache folder, so it serves them without a copy and its delete_cache ages them.
+    files_dir = Path(get_upload_folder()) / "studio"
 
     def translator(key: str | None) -> models.Translator:
         if not isinstance(key, str) or key not in registry.entries:
@@ -111,7 +114,8 @@ def build(registry: Registry) -> gr.Blocks:
     @page_errors("translate the drawing")
     def translate(key, drawing, seed, size, use_colour=False, colour=DEFAULT_COLOUR):
         seed, size = checked(seed, size)
-        return handlers.translate(translator(key), drawing, seed, size, chosen(use_colour, colour))
+        photo = handlers.translate(translator(key), drawing, seed, size, chosen(use_colour, colour))
+        return str(handlers.save_photo(photo, files_dir))
 
     def recolour(key, drawing, seed, size, use_colour, colour):
         """A colour picked repaints only while it is in use; picking ticks the box, which repaints."""
@@ -119,13 +123,14 @@ def build(registry: Registry) -> gr.Blocks:
 
     def files(drawing, photo_path):
         """The download buttons' files, after the photo is shown: the drawing's own PNG and the
-        photo Gradio already wrote (nothing full-size is kept per session)."""
-        return handlers.save_drawing(drawing, downloads), photo_path
+        photo file already written (nothing full-size is kept per session)."""
+        return handlers.save_drawing(drawing, files_dir), photo_path
 
     @page_errors("make variations")
     def more(key, drawing, seed, size, use_colour=False, colour=DEFAULT_COLOUR):
         seed, size = checked(seed, size)
-        return handlers.variations(translator(key), drawing, seed, size, VARIATIONS, chosen(use_colour, colour))
+        shots = handlers.variations(translator(key), drawing, seed, size, VARIATIONS, chosen(use_colour, colour))
+        return [(str(handlers.save_photo(shot, files_dir)), caption) for shot, caption in shots]
 
     @page_errors("load the map")
     def upload_map(path, key):
@@ -193,7 +198,7 @@ def build(registry: Registry) -> gr.Blocks:
         with gr.Accordion("Model card", open=False):
             card = gr.Markdown(registry.card(first) if first else HOW_TO_GET_MODELS, elem_id="card")
 
-        work = dict(concurrency_id="model", concurrency_limit=1)
+        work = dict(concurrency_id="model", concurrency_limit=workers)
         run = dict(fn=translate, inputs=[picker, canvas, seed, size, use_colour, colour], outputs=photo,
                    show_progress="minimal", **work)
 

@@ -1,6 +1,7 @@
 """Every studio endpoint against a corpus of bad images, over Gradio's HTTP API, with the server in
 its own process so its memory can be read: each input gets a short message of ours or a sensible
-output, the server keeps answering, its peak RSS stays under 2.5 GB, and fresh sessions don't grow it."""
+output, the server keeps answering, and its peak RSS stays under 2.5 GB. (Fresh sessions not growing
+its memory: test_app_client.py.)"""
 from __future__ import annotations
 
 import base64
@@ -12,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
@@ -163,24 +163,3 @@ def test_every_endpoint_survives_the_corpus(studio, corpus):
     photo = client.predict("edges2cats", good_drawing(), 0, 256, api_name="/translate")  # still answering
     sensible(photo)
     assert memory(proc.pid)[1] < RSS_LIMIT
-
-
-def call_api(http: httpx.Client, base: str, name: str, data: list) -> str:
-    """One call over Gradio's plain HTTP API (POST, then read the event stream): a new session each time."""
-    event = http.post(f"{base}/gradio_api/call/{name}", json={"data": data}).json()["event_id"]
-    return http.get(f"{base}/gradio_api/call/{name}/{event}").text
-
-
-def test_fresh_sessions_do_not_grow_memory(studio):
-    """A short version of `python benchmarks/app_memory.py` (400 calls): after a warm-up,
-    60 more calls, each its own session, add under 25 MB."""
-    proc, client = studio
-    base, drawing = client.src.rstrip("/"), good_drawing()
-    with httpx.Client(timeout=60) as http:
-        for i in range(80):
-            if i == 20:
-                before = memory(proc.pid)[0]
-            reply = call_api(http, base, "translate", ["facades" if i % 2 else "edges2cats", drawing, i, 256, False, "#000000"])
-            assert "event: complete" in reply, reply[-300:]
-    grown = memory(proc.pid)[0] - before
-    assert grown < 25 * 2**20, f"RSS grew {grown / 2**20:.1f} MB over 60 fresh sessions"

@@ -157,8 +157,9 @@ def test_pen_eraser_undo_redo(page, tmp_path):
 
 def test_colour_hints(page):
     assert not page.is_visible("#canvas [data-tool=colour]")  # edges2cats takes no hints
+    old = photo_src(page)  # read before the click: the blank's photo can be back before a read after it
     page.click("#canvas [data-action=clear]")  # a drawing of its own: the test also runs alone
-    before = wait_photo(page, photo_src(page))
+    before = wait_photo(page, old)
     stroke(page, LINE)
     before = wait_photo(page, before)
     pick_model(page, "hinted")
