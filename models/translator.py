@@ -40,7 +40,9 @@ class Translator:
                  backend: str = "torch"):
         if backend not in ("torch", "onnx") or (backend == "onnx" and torch.device(device).type != "cpu"):
             raise ValueError(f"backend must be torch, or onnx on the cpu; got {backend!r} on {device}")
-        self.generator = generator.to(device).eval()
+        # Contiguous (NCHW) whatever layout it was trained in (the trainer uses channels-last): a model's
+        # output must not depend on the machine that trained it.
+        self.generator = generator.to(device, memory_format=torch.contiguous_format).eval()
         self.config = config
         self.card = card
         self.device = torch.device(device)

@@ -252,6 +252,8 @@ def load_carried(folder: Path, discriminator: torch.nn.Module,
                               f"{', '.join(wrong[:3])}{' ...' if len(wrong) > 3 else ''} (same --ndf, --patch, hints?)")
     discriminator.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
     file = folder / OPTIMIZERS
+    if not optimizers:  # D alone (--init-discriminator): a run's checkpoint keeps its Adam state otherwise
+        return []
     if not file.is_file():
         return [f"{folder}: no {OPTIMIZERS}: Adam starts fresh"]
     try:

@@ -104,6 +104,8 @@ class Trainer:
         self.teacher = None
         if cfg.distill:  # frozen, in the studio's mode (eval, dropout on, as the paper tests)
             self.teacher, _ = load_generator(cfg.teacher or cfg.init_from, self.device)
+            # G's layout: dropout masks follow the memory order, and the teacher must draw G's noise.
+            self.teacher.to(memory_format=self.memory_format)
             self.teacher.requires_grad_(False)
         self.G_train, self.D_train = self.G, self.D
         if self.world > 1:
