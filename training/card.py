@@ -60,6 +60,7 @@ KEY_FIGURES = [
 CARD_FIGURES = KEY_FIGURES + [
     ("color_spread_ratio", "colour spread", "{:.2f}"),
     ("checkerboard", "checkerboard (real photos)", "{:.2f}"),
+    ("cat_face_ratio", "cat faces found / in the photos", "{:.2f}"),
 ]
 # docs/measurements.md's table: every headline score of each model.
 ALL_FIGURES = [

@@ -50,7 +50,9 @@ RECIPES = {r.name: r for r in [
     Recipe("facades", "facade labels → photo", "facades", "facades", "labels", 200, 100,
            "CMP Facade Database base set: 12-class label maps and rectified facade photos."),
     Recipe("edges2cats", "edges → cats", "cats", "build-crop", "edges", 100, 50,
-           "Cat photos (cat_breeds listing photos), centre-cropped; edges by this project's HED pipeline."),
+           "Cat photos (cat_breeds listing photos), centre-cropped (what `ship` builds), and since v7 the cat "
+           "heads in them (`hed_edges build --heads cat`, see NOTES.md); edges by this project's HED pipeline. "
+           "The figures are on whole val photos."),
     Recipe("sketch2pokemon", "sketch → pokemon", "pokemon", "build-pad", "sketch", 150, 75,
            "Official pokemon artwork composited on white and padded square; edges by this project's HED pipeline."),
 ]}
