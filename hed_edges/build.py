@@ -72,7 +72,7 @@ def write_pair(job: Job, photo: Image.Image, mask) -> None:
     save_atomic(side_by_side(to_image(mask), photo), job.out)
 
 
-def process_one(job: Job, size: int, fit: str, detector: str, heads: str | None) -> tuple[str, str | None]:
+def process_one(job: Job, size: int, fit: str, detector: str, heads: str | None = None) -> tuple[str, str | None]:
     """One photo -> one pair file (CPU workers). Returns (rel, reason it was skipped or None)."""
     try:
         photo = load_photo(job, size, fit, heads)
@@ -88,8 +88,8 @@ def _worker_init() -> None:
     torch.set_num_threads(1)  # one thread per process: the processes already use every core
 
 
-def run_cpu(jobs: list[Job], size: int, fit: str, detector: str, heads: str | None,
-            workers: int) -> Iterator[tuple[str, str | None]]:
+def run_cpu(jobs: list[Job], size: int, fit: str, detector: str, workers: int,
+            heads: str | None = None) -> Iterator[tuple[str, str | None]]:
     work = partial(process_one, size=size, fit=fit, detector=detector, heads=heads)
     if workers <= 1 or len(jobs) < 2:
         yield from map(work, jobs)
@@ -99,8 +99,8 @@ def run_cpu(jobs: list[Job], size: int, fit: str, detector: str, heads: str | No
         yield from pool.imap_unordered(work, jobs, chunksize=2)
 
 
-def run_batched(jobs: list[Job], size: int, fit: str, detector: str, heads: str | None, device: str,
-                batch_size: int) -> Iterator[tuple[str, str | None]]:
+def run_batched(jobs: list[Job], size: int, fit: str, detector: str, device: str, batch_size: int,
+                heads: str | None = None) -> Iterator[tuple[str, str | None]]:
     """GPU: decode with threads, one HED forward per batch, postprocess on the CPU."""
     def load(job: Job):
         try:
@@ -181,9 +181,9 @@ def build_dataset(photos_dir: str | Path, out_dir: str | Path, size: int = 256,
         return data
 
     if device.startswith("cuda") and detector == "hed":
-        results = run_batched(todo, size, fit, detector, heads, device, batch_size)
+        results = run_batched(todo, size, fit, detector, device, batch_size, heads)
     else:
-        results = run_cpu(todo, size, fit, detector, heads, workers)
+        results = run_cpu(todo, size, fit, detector, workers, heads)
     out_dir.mkdir(parents=True, exist_ok=True)
     complete = False
     try:
