@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 Norm = Literal["batch", "instance"]
+Padding = Literal["zeros", "reflect"]
 HINT_CHANNELS = 4  # hint colour RGB + hint mask
 PALETTE_CHANNELS = 4  # an object colour RGB + whether one is given, as constant planes
 CENTRE_LINE_CHANNELS = 1  # the strokes' centre lines, 1 on a line
@@ -81,6 +82,12 @@ class GeneratorConfig:
     # it leaves a 2/4/8-px checkerboard (Odena et al. 2016). "resize": nearest x2 + 3x3 conv;
     # "subpixel": 3x3 conv to 4x channels + PixelShuffle, ICNR-initialised (Aitken et al. 2017).
     upsample: Literal["deconv", "resize", "subpixel"] = "deconv"
+    # What the convs see past the image's border. "zeros" is the paper's code; against white paper a zero
+    # pad reads as a line round the frame, and zero-padded models paint a frame (issue 28: a third of the
+    # cats' invented edges lay in the outer 10 px). "reflect" mirrors the image (the upsampling convs
+    # repeat their input's border pixel, which for "resize" is exactly a mirror at the output's size).
+    # The weights are the same either way, so a fine-tune may switch.
+    padding: Padding = "zeros"
     # Colour hints (issue 11): the input also carries sparse hint colours (3 ch, [-1, 1], 0 where
     # none) and their mask (1 ch). `in_channels` stays the condition image's own channels.
     hints: bool = False
@@ -118,6 +125,7 @@ class DiscriminatorConfig:
     conditional: bool = True
     ndf: Annotated[int, Range(1, 512)] = 64
     norm: Norm = "batch"
+    padding: Padding = "zeros"  # as the generator's (GeneratorConfig.padding)
 
 
 @dataclass

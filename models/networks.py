@@ -86,8 +86,9 @@ def resize_state_dict(source: nn.Module) -> dict[str, torch.Tensor]:
 class SubpixelConv(nn.Conv2d):
     """3x3 conv to 4x channels, then PixelShuffle(2) (Shi et al. 2016), ICNR-initialised."""
 
-    def __init__(self, cin: int, cout: int, bias: bool = True):
-        super().__init__(cin, 4 * cout, 3, 1, 1, bias=bias)
+    def __init__(self, cin: int, cout: int, bias: bool = True, padding: str = "zeros"):
+        # A 1x1 bottleneck cannot be mirrored: past the border it repeats its pixels, as `transposed` does.
+        super().__init__(cin, 4 * cout, 3, 1, 1, bias=bias, padding_mode="zeros" if padding == "zeros" else "replicate")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.pixel_shuffle(super().forward(x), 2)
@@ -110,21 +111,41 @@ class ResizeConv(nn.Conv2d):
     Run as the 4x4 stride-2 deconv it equals (`resize_to_deconv`, exact): the same output and
     gradients at the deconv's cost, where upsampling first convolves 4x the pixels (2.4x slower)."""
 
-    def __init__(self, cin: int, cout: int, bias: bool = True):
-        super().__init__(cin, cout, 3, 1, 1, bias=bias)
+    def __init__(self, cin: int, cout: int, bias: bool = True, padding: str = "zeros"):
+        super().__init__(cin, cout, 3, 1, 1, bias=bias, padding_mode=padding)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv_transpose2d(x, resize_to_deconv(self.weight), self.bias, stride=2, padding=1)
+        return transposed(x, resize_to_deconv(self.weight), self.bias, self.padding_mode)
 
 
-def upconv(mode: str, cin: int, cout: int, bias: bool = True) -> nn.Module:
+class Deconv(nn.ConvTranspose2d):
+    """The paper's 4x4 stride-2 transposed conv, with the border handling of `transposed`."""
+
+    def __init__(self, cin: int, cout: int, bias: bool = True, padding: str = "zeros"):
+        super().__init__(cin, cout, 4, stride=2, padding=1, bias=bias)
+        self.border = padding
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return transposed(x, self.weight, self.bias, self.border)
+
+
+def transposed(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, padding: str) -> torch.Tensor:
+    """4x4 stride-2 transposed conv (2x the size). "zeros": border outputs see fewer inputs; otherwise the
+    input's border pixels are repeated once more, which after nearest x2 is a mirror of the upsampled image,
+    and the two extra output pixels a side are cropped (same alignment as padding=1)."""
+    if padding == "zeros":
+        return F.conv_transpose2d(x, weight, bias, stride=2, padding=1)
+    return F.conv_transpose2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), weight, bias, stride=2, padding=3)
+
+
+def upconv(mode: str, cin: int, cout: int, bias: bool = True, padding: str = "zeros") -> nn.Module:
     """A x2 upsampling layer; "deconv" is the paper's 4x4 stride-2 transposed conv."""
     if mode == "deconv":
-        return nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=bias)
+        return Deconv(cin, cout, bias=bias, padding=padding)
     if mode == "resize":
-        return ResizeConv(cin, cout, bias=bias)
+        return ResizeConv(cin, cout, bias=bias, padding=padding)
     if mode == "subpixel":
-        return SubpixelConv(cin, cout, bias=bias)
+        return SubpixelConv(cin, cout, bias=bias, padding=padding)
     raise ValueError(f"upsample must be deconv, resize or subpixel, got {mode!r}")
 
 
@@ -146,11 +167,11 @@ def init_weights(module: nn.Module) -> None:
 class Down(nn.Module):
     """Ck encoder block: LeakyReLU(0.2) on the incoming features, 4x4 stride-2 conv, norm."""
 
-    def __init__(self, cin: int, cout: int, norm: Norm | None, activation: bool = True):
+    def __init__(self, cin: int, cout: int, norm: Norm | None, activation: bool = True, padding: str = "zeros"):
         super().__init__()
         self.activation = activation
         # A conv followed by BatchNorm needs no bias (BN has its own shift).
-        self.conv = nn.Conv2d(cin, cout, 4, stride=2, padding=1, bias=norm != "batch")
+        self.conv = nn.Conv2d(cin, cout, 4, stride=2, padding=1, bias=norm != "batch", padding_mode=padding)
         self.norm = make_norm(norm, cout) if norm else nn.Identity()
 
     def forward(self, x: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
@@ -165,9 +186,10 @@ class Up(nn.Module):
     """Ck / CDk decoder block: ReLU, x2 upsampling conv (paper: 4x4 stride-2 transposed), norm,
     optional dropout 0.5."""
 
-    def __init__(self, cin: int, cout: int, norm: Norm | None, dropout: float = 0.0, upsample: str = "deconv"):
+    def __init__(self, cin: int, cout: int, norm: Norm | None, dropout: float = 0.0, upsample: str = "deconv",
+                 padding: str = "zeros"):
         super().__init__()
-        self.conv = upconv(upsample, cin, cout, bias=norm != "batch")
+        self.conv = upconv(upsample, cin, cout, bias=norm != "batch", padding=padding)
         self.norm = make_norm(norm, cout) if norm else nn.Identity()
         self.dropout = dropout
 
@@ -224,15 +246,15 @@ class Generator(nn.Module):
                    else enc_widths[i - 1] + HINT_CHANNELS * self.hint_scales)
             first, last = i == 0, i == n - 1
             norm = None if (first or last) else cfg.norm
-            setattr(self, f"enc{i + 1}", Down(cin, enc_widths[i], norm, activation=not first))
+            setattr(self, f"enc{i + 1}", Down(cin, enc_widths[i], norm, activation=not first, padding=cfg.padding))
         mult = 2 if self.skips else 1
         # dec k mirrors enc (n - k); its output is concatenated with that encoder's output.
         for k in range(1, n):
             cin = enc_widths[n - k] * (1 if k == 1 else mult)
             cout = enc_widths[n - k - 1]
             dropout = cfg.dropout if k <= 3 else 0.0
-            setattr(self, f"dec{k}", Up(cin, cout, cfg.norm, dropout, cfg.upsample))
-        self.dec_out = upconv(cfg.upsample, enc_widths[0] * mult, cfg.out_channels)
+            setattr(self, f"dec{k}", Up(cin, cout, cfg.norm, dropout, cfg.upsample, cfg.padding))
+        self.dec_out = upconv(cfg.upsample, enc_widths[0] * mult, cfg.out_channels, padding=cfg.padding)
         init_weights(self)
         if cfg.palette:
             # The object colours (RGB in [-1, 1]) of training photos, set by the trainer and saved with the
@@ -292,10 +314,10 @@ class Generator(nn.Module):
 class PatchLayer(nn.Module):
     """Conv -> norm -> LeakyReLU(0.2), one PatchGAN stage."""
 
-    def __init__(self, cin: int, cout: int, kernel: int, stride: int, norm: Norm | None):
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int, norm: Norm | None, padding: str = "zeros"):
         super().__init__()
-        padding = 1 if kernel == 4 else 0
-        self.conv = nn.Conv2d(cin, cout, kernel, stride, padding, bias=norm != "batch")
+        self.conv = nn.Conv2d(cin, cout, kernel, stride, 1 if kernel == 4 else 0, bias=norm != "batch",
+                              padding_mode=padding)
         self.norm = make_norm(norm, cout) if norm else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -319,15 +341,15 @@ class Discriminator(nn.Module):
         d = cfg.ndf
         layers: list[PatchLayer] = []
         if cfg.patch == 1:  # PixelGAN: 1x1 convolutions only
-            layers = [PatchLayer(cin, d, 1, 1, None), PatchLayer(d, 2 * d, 1, 1, cfg.norm)]
+            layers = [PatchLayer(cin, d, 1, 1, None), PatchLayer(d, 2 * d, 1, 1, cfg.norm)]  # no padding to mind
             out_in = 2 * d
         elif cfg.patch in PATCH_DEPTH:
             depth = PATCH_DEPTH[cfg.patch]
             widths = [d * min(2**i, 8) for i in range(depth + 1)]
-            layers.append(PatchLayer(cin, widths[0], 4, 2, None))
+            layers.append(PatchLayer(cin, widths[0], 4, 2, None, cfg.padding))
             for i in range(1, depth):
-                layers.append(PatchLayer(widths[i - 1], widths[i], 4, 2, cfg.norm))
-            layers.append(PatchLayer(widths[depth - 1], widths[depth], 4, 1, cfg.norm))
+                layers.append(PatchLayer(widths[i - 1], widths[i], 4, 2, cfg.norm, cfg.padding))
+            layers.append(PatchLayer(widths[depth - 1], widths[depth], 4, 1, cfg.norm, cfg.padding))
             out_in = widths[depth]
         else:
             raise ValueError(f"patch must be 1, 16, 70 or 286, got {cfg.patch!r}")
@@ -335,7 +357,7 @@ class Discriminator(nn.Module):
             setattr(self, f"layer{i}", layer)
         self.num_layers = len(layers)
         kernel = 1 if cfg.patch == 1 else 4
-        self.out = nn.Conv2d(out_in, 1, kernel, 1, 1 if kernel == 4 else 0)
+        self.out = nn.Conv2d(out_in, 1, kernel, 1, 1 if kernel == 4 else 0, padding_mode=cfg.padding)
         init_weights(self)
 
     def forward(self, condition: torch.Tensor | None, image: torch.Tensor) -> torch.Tensor:

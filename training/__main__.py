@@ -99,6 +99,10 @@ def add_recipe_options(p, advanced=None) -> None:
                    help="decoder upsampling: deconv (default, the paper), resize (nearest x2 + 3x3 conv) or subpixel "
                         "(PixelShuffle, ICNR init); the last two leave no checkerboard. With --init-from a deconv model, "
                         "resize starts from its deconvs projected to resize-convs")
+    p.add_argument("--padding", choices=("zeros", "reflect"),
+                   help="what G's and D's convs see past the image border: zeros (default, the paper's code) or reflect "
+                        "(the image mirrored; zero-padded models paint a frame round white paper). With --init-from: "
+                        "the source's, unless given (the weights are the same either way)")
     advanced.add_argument("--diffaugment", type=policy_arg, default="", metavar="POLICY",
                    help="DiffAugment D's inputs for small sets: any of color,translation,cutout (comma-separated); "
                         "geometry is shared by condition and image, colour changes the image only. Default: off")
@@ -126,7 +130,7 @@ def recipe_options(args: argparse.Namespace) -> dict:
                 hint_recolour=args.hint_recolour, hints_every_scale=args.hints_every_scale,
                 hint_fill=args.hint_fill, palette=args.palette, centre_lines=args.centre_lines,
                 stroke_aug=args.stroke_aug, stroke_thick=args.stroke_thick, zoom_out=args.zoom_out,
-                upsample=args.upsample,
+                upsample=args.upsample, padding=args.padding,
                 diffaugment=args.diffaugment,
                 feature_matching=args.feature_matching, init_discriminator=args.init_discriminator,
                 fresh_discriminator=args.fresh_discriminator, d_warmup=args.d_warmup, distill=args.distill,

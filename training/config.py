@@ -150,6 +150,7 @@ def make_config(
     num_downs: int = 8,
     init_from: str = "",
     upsample: str | None = None,
+    padding: str | None = None,
     hints: int = 0,
     hints_every_scale: bool = False,
     hint_fill: bool | str = False,
@@ -160,9 +161,10 @@ def make_config(
 ) -> TrainConfig:
     """One place that turns flags into a consistent TrainConfig (presets, ablations, widths).
 
-    Fine-tuning (`init_from`) keeps the source model's generator (a deconv one may become resize) and,
-    unless one is given, its preset."""
-    gen = GeneratorConfig(arch=arch, ngf=ngf or 0, norm=norm, num_downs=num_downs, upsample=upsample or "deconv")
+    Fine-tuning (`init_from`) keeps the source model's generator (a deconv one may become resize, and its
+    padding may change) and, unless one is given, its preset. D pads as G does."""
+    gen = GeneratorConfig(arch=arch, ngf=ngf or 0, norm=norm, num_downs=num_downs, upsample=upsample or "deconv",
+                          padding=padding or "zeros")
     if init_from:
         source = ModelConfig.from_file(Path(init_from) / "config.json")
         if ngf is not None and ngf != source.generator.ngf:
@@ -170,7 +172,8 @@ def make_config(
         if upsample not in (None, source.generator.upsample) and (source.generator.upsample, upsample) != PROJECTABLE:
             raise ConfigError(f"--upsample {upsample}: --init-from {init_from} has upsample {source.generator.upsample}"
                               " (only deconv -> resize can be converted)")
-        gen = dataclasses.replace(source.generator, upsample=upsample or source.generator.upsample)
+        gen = dataclasses.replace(source.generator, upsample=upsample or source.generator.upsample,
+                                  padding=padding or source.generator.padding)  # same weights either way
         num_downs = source.generator.num_downs
         preset = preset or source.training.get("preset")
     preset = preset or "paper"
@@ -229,8 +232,8 @@ def make_config(
     model = ModelConfig(name=name, generator=gen, input_kind=input_kind, pad_color=pad)
     # "gan" (unconditional) vs "cgan": whether D also sees the input (paper section 4.2).
     disc = DiscriminatorConfig(
-        patch=patch, conditional=objective.endswith("cgan"), ndf=ndf or widths["ndf"], norm=gen.norm
-    )
+        patch=patch, conditional=objective.endswith("cgan"), ndf=ndf or widths["ndf"], norm=gen.norm,
+        padding=gen.padding)
     data_fields = {f.name for f in dataclasses.fields(DataConfig)}
     data_over = {k: overrides.pop(k) for k in list(overrides) if k in data_fields}
     data_cfg = DataConfig(root=data, hints=hints, stroke_aug=stroke_aug, **data_over)

@@ -242,13 +242,13 @@ class Trainer:
 
     def init_generator(self) -> None:
         """Start G from the weights of `cfg.init_from` (a model folder with the same architecture, or its
-        deconv layers projected to resize-convs)."""
+        deconv layers projected to resize-convs; the padding may differ)."""
         source, config = load_generator(self.cfg.init_from)
         net = self.cfg.model.generator
         project = (config.generator.upsample, net.upsample) == PROJECTABLE
         learns = ("hints", *HINT_OPTIONS, "palette", "centre_lines")  # inputs a fine-tune may add (never drop); the fill mode it may switch
         same_net = dataclasses.replace(config.generator, upsample=net.upsample, hint_fill_mode=net.hint_fill_mode,
-                                       **{o: getattr(net, o) for o in learns}) == net
+                                       padding=net.padding, **{o: getattr(net, o) for o in learns}) == net
         if (not same_net or any(getattr(config.generator, o) > getattr(net, o) for o in learns)
                 or (config.generator.upsample != net.upsample and not project)):
             raise ValueError(

@@ -1,0 +1,102 @@
+"""`--padding reflect`: G's and D's convs see the image mirrored past its border instead of zeros."""
+import json
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+import torch.nn.functional as F
+
+import models
+from models import GeneratorConfig, ModelConfig, export, save_model
+from models.config import DiscriminatorConfig
+from models.networks import Deconv, Discriminator, Down, Generator, ResizeConv
+from training.config import make_config
+from training.trainer import Trainer
+
+from helpers import make_dataset
+
+TINY = dict(ngf=4, ndf=4, num_downs=6, load_size=72, crop_size=64, save_every=10**6, sample_every=10**6)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return make_dataset(tmp_path_factory.mktemp("pairs"), n_train=2, n_val=1)
+
+
+def test_white_paper_has_no_border_with_reflect_and_a_line_with_zeros():
+    """Why the option exists: a zero pad round white paper (1.0) is a dark line to the first conv."""
+    white = torch.ones(1, 1, 32, 32)
+    for padding, framed in (("zeros", True), ("reflect", False)):
+        down = Down(1, 1, None, activation=False, padding=padding)
+        with torch.no_grad():
+            down.conv.weight.fill_(1 / 16)
+            down.conv.bias.zero_()
+        out = down(white)[0, 0]
+        assert torch.allclose(out[1:-1, 1:-1], torch.ones(14, 14))
+        assert (out[0].min() < 0.9) == framed and (out[:, -1].min() < 0.9) == framed
+
+
+def test_a_reflect_resize_conv_is_nearest_x2_then_a_mirrored_3x3_conv():
+    torch.manual_seed(0)
+    conv, x = ResizeConv(3, 5, padding="reflect"), torch.randn(2, 3, 8, 6)
+    upsampled = F.pad(F.interpolate(x, scale_factor=2, mode="nearest"), (1, 1, 1, 1), mode="reflect")
+    assert torch.allclose(conv(x), F.conv2d(upsampled, conv.weight, conv.bias), atol=1e-6)
+
+
+@pytest.mark.parametrize("layer", [ResizeConv, Deconv])
+def test_the_same_weights_differ_only_at_the_border(layer):
+    torch.manual_seed(0)
+    zeros, mirrored, x = layer(3, 5), layer(3, 5, padding="reflect"), torch.randn(1, 3, 8, 8)
+    mirrored.load_state_dict(zeros.state_dict())
+    diff = (zeros(x) - mirrored(x)).abs()
+    assert diff[..., 1:-1, 1:-1].max() < 1e-6 and diff.max() > 0.01
+
+
+def test_the_default_is_zeros_and_an_old_folder_loads_as_zeros(tmp_path):
+    assert GeneratorConfig().padding == "zeros" and DiscriminatorConfig().padding == "zeros"
+    gen = GeneratorConfig(ngf=4, num_downs=5)
+    folder = save_model(tmp_path, Generator(gen), ModelConfig(generator=gen))
+    saved = json.loads((folder / "config.json").read_text())
+    del saved["generator"]["padding"]  # as written before the option existed
+    (folder / "config.json").write_text(json.dumps(saved))
+    assert models.load(folder).config.generator.padding == "zeros"
+    with pytest.raises(ValueError, match="padding"):
+        ModelConfig.from_dict({"generator": {"padding": "circular"}})
+
+
+def test_reflect_trains_and_a_fine_tune_may_switch_keeping_the_weights(dataset, tmp_path):
+    Trainer(make_config("z", str(dataset), max_steps=1, **TINY), tmp_path / "zeros", progress=False).fit()
+    source = tmp_path / "zeros" / "model"
+    cfg = make_config("r", str(dataset), init_from=str(source), padding="reflect", max_steps=0, **TINY)
+    assert cfg.model.generator.padding == "reflect" and cfg.discriminator.padding == "reflect"
+    t = Trainer(cfg, tmp_path / "reflect", progress=False)
+    t.init_generator()
+    t.init_discriminator()
+    start = models.load(source).generator.state_dict()
+    assert all(torch.equal(start[k], v) for k, v in t.G.state_dict().items())
+    assert t.G.enc1.conv.padding_mode == "reflect" and t.D.layer1.conv.padding_mode == "reflect"
+    t.cfg.max_steps = 1
+    t.fit()
+    assert models.load(tmp_path / "reflect" / "model").config.generator.padding == "reflect"
+    kept = make_config("k", str(dataset), init_from=str(tmp_path / "reflect" / "model"), **TINY)
+    assert kept.model.generator.padding == "reflect"  # a fine-tune keeps its source's unless told
+
+
+@pytest.mark.parametrize("upsample", ["resize", "deconv", "subpixel"])
+def test_onnx_mirrors_as_pytorch(upsample):
+    torch.manual_seed(0)
+    g = Generator(GeneratorConfig(ngf=4, num_downs=6, upsample=upsample, padding="reflect")).eval()
+    session = ort.InferenceSession(export.to_onnx(g, 64, half=False), providers=["CPUExecutionProvider"])
+    x = torch.rand(1, export.input_channels(g), 64, 64) * 2 - 1
+    masks = [torch.empty(s).bernoulli_(0.5) for s in g.dropout_shapes(64, 64)]
+    with torch.inference_mode():
+        expected = g.net(x, masks).numpy()
+    got = session.run(None, {"x": x.numpy(), **{f"mask{i + 1}": m.numpy() for i, m in enumerate(masks)}})[0]
+    assert np.abs(got - expected).max() * 127.5 <= 0.01
+
+
+def test_the_discriminator_mirrors_too():
+    d = Discriminator(DiscriminatorConfig(ndf=4, padding="reflect"), 3, 3)
+    assert {m.padding_mode for m in d.modules() if isinstance(m, torch.nn.Conv2d)} == {"reflect"}
+    assert d(torch.zeros(1, 3, 64, 64), torch.zeros(1, 3, 64, 64)).shape == (1, 1, 6, 6)
