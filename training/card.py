@@ -158,6 +158,7 @@ def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path | None = 
         f"- Underlying run: `{t.get('command') or 'n/a'}`",
         f"- Generator: {g.arch} U-Net, ngf {g.ngf}, {g.norm} norm, dropout {g.dropout} "
         f"({g.num_downs} downsamplings), upsampling by {UPSAMPLING[g.upsample]}"
+        + ("; convs mirror the image past its border (--padding reflect)" if g.padding == "reflect" else "")
         + ("; takes colour hints (3 colour + 1 mask channels beside the input)" if g.hints else "")
         + (f", also spread over the drawing (--hint-fill {g.hint_fill_mode}: {FILL_WHAT[g.hint_fill_mode]} + reach)"
            if g.hints and g.hint_fill else "")
