@@ -12,8 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +20,7 @@ from scipy import ndimage
 
 import models
 from hed_edges.facades import FACADE_LABELS
+from models.checkpoint import atomic_write_bytes
 from models.images import data_url_bytes
 
 CANVAS = 512
@@ -50,21 +49,13 @@ def publish(data: bytes, folder: Path, name: str) -> Path:
     """Write `data` to folder/<content hash>/<name>, complete before anyone can open that name.
 
     Equal answers share a path, and a response may still be streaming the file when the next equal
-    answer is written: so the bytes go to a temporary name in the same folder and are renamed over
-    (os.replace is atomic; a reader of the old file keeps its complete inode). Rewriting also renews
+    answer is written: so the bytes go to a temporary name and are renamed over (`atomic_write_bytes`;
+    a reader of the old file keeps its complete inode). Rewriting also renews
     the file's ctime, which Gradio's delete_cache ages files by. (Gradio's own save_pil_to_cache, in
     gradio/processing_utils.py, writes its content-hashed path in place, which truncated answers
     under load: issue 31; the studio hands Gradio finished files instead of PIL images.)"""
     path = folder / hashlib.sha256(data).hexdigest()[:32] / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, staging = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(staging, path)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, data, durable=False)
     return path
 
 

@@ -51,16 +51,19 @@ def naming(path: Path):
         raise OSError(e.errno, e.strerror, str(path)) from e
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temp file and rename, so a kill mid-write never leaves a torn file; OSErrors name `path`."""
+def atomic_write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write to a temp file and rename, so a kill mid-write never leaves a torn file, and a reader never
+    sees a partial one; OSErrors name `path`. `durable=False` skips the fsync (files that may be lost
+    in a power cut, such as the studio's answers, written many times a second)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:
         with naming(path), os.fdopen(fd, "wb") as f:
             os.fchmod(f.fileno(), 0o644)  # mkstemp makes 0600; these files are meant to be shared
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 from types import SimpleNamespace
 
 import numpy as np
@@ -218,6 +219,14 @@ def test_save_drawing_is_content_addressed(tmp_path):
     assert path == handlers.save_drawing(dict(value), tmp_path) and len(list(tmp_path.iterdir())) == 1
     assert Image.open(path).size == (512, 512)
     assert handlers.save_drawing({"image": "data:image/jpeg;base64,AAAA"}, tmp_path) is None
+
+
+def test_answers_are_published_whole_without_an_fsync(tmp_path, monkeypatch):
+    """Many answers a second: renamed into place complete (no torn file), but not forced to disk."""
+    monkeypatch.setattr(os, "fsync", lambda fd: pytest.fail("an answer was fsynced"))
+    path = handlers.publish(b"photo bytes", tmp_path, "photo.png")
+    assert path.read_bytes() == b"photo bytes" and path == handlers.publish(b"photo bytes", tmp_path, "photo.png")
+    assert [p.name for p in path.parent.iterdir()] == ["photo.png"]  # no temp file left beside it
 
 
 @pytest.mark.parametrize("text, rgb", [("#c0392b", (192, 57, 43)), ("#FFF", (255, 255, 255)),
