@@ -34,6 +34,18 @@ def edge_f1(pred: np.ndarray, ref: np.ndarray, tolerance: float = 2) -> dict[str
     return {**scores(**counts), **counts}
 
 
+def frame_share(pred: np.ndarray, ref: np.ndarray, tolerance: float = 2, width: int = 10) -> float:
+    """The share of `pred`'s invented edge pixels (none of `ref` within `tolerance`) that lie in the outer
+    `width` px: a model that paints a frame round the image puts far more than that band's share of the
+    area there (0.15 for 10 px of 256). NaN when nothing is invented."""
+    pred, ref = np.asarray(pred, bool), np.asarray(ref, bool)
+    invented = pred & (ndimage.distance_transform_edt(~ref) > tolerance) if ref.any() else pred
+    band = np.ones_like(pred)
+    band[width:-width, width:-width] = False
+    total = np.count_nonzero(invented)
+    return np.count_nonzero(invented & band) / total if total else float("nan")
+
+
 def scores(matched_pred: int, n_pred: int, matched_ref: int, n_ref: int) -> dict[str, float]:
     """Precision/recall/F1 from match counts (also for counts summed over a data set)."""
     precision = matched_pred / n_pred if n_pred else 1.0

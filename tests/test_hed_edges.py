@@ -9,7 +9,7 @@ from scipy import ndimage
 from skimage.morphology import thin
 
 from hed_edges import extract_edges, hed_available, hed_probability, net
-from hed_edges.metrics import edge_f1
+from hed_edges.metrics import edge_f1, frame_share
 from hed_edges.postprocess import postprocess, remove_small
 
 needs_hed = pytest.mark.skipif(
@@ -79,6 +79,17 @@ def test_edge_f1_tolerance():
     assert far["f1"] == 0.0 and far["n_pred"] == 40
     assert edge_f1(np.zeros_like(ref), np.zeros_like(ref))["f1"] == 1.0
 
+
+def test_frame_share_counts_invented_edges_near_the_border():
+    ref = np.zeros((64, 64), bool)
+    ref[32, 16:48] = True  # one drawn line
+    frame = ref.copy()
+    frame[[2, 61], 2:62] = frame[2:62, [2, 61]] = True  # the drawn line, found, and a frame 2 px in
+    assert frame_share(frame, ref) == 1.0
+    blotch = ref.copy()
+    blotch[20:24, 20:40] = True  # invented, but inside
+    assert frame_share(blotch, ref) == 0.0
+    assert np.isnan(frame_share(ref, ref))  # nothing invented
 
 def odd_inputs():
     rgb = disc_image()

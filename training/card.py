@@ -37,6 +37,11 @@ METRIC_ROWS = [
     ("structure_ratio", "edge F1 (2 px) of output vs input edges / same F1 for the real photo (target >= 0.8)", "{:.3f}"),
     ("edge_f1_fake", "edge F1 of output vs input edges", "{:.3f}"),
     ("edge_f1_real", "edge F1 of the real photo vs input edges", "{:.3f}"),
+    ("edge_precision_fake", "edge precision of the output: its edges that are input lines (low = invented edges)",
+     "{:.3f}"),
+    ("edge_recall_fake", "edge recall of the output: input lines found in it (low = lines left out)", "{:.3f}"),
+    ("edge_frame_fake", "share of the output's invented edges in the outer 10 px (15% of the area; more = a frame)",
+     "{:.2f}"),
     ("cat_face_ratio", "outputs in which OpenCV's cat-face detector finds a face / real photos in which it does "
      "(1 = as recognisable as the photos)", "{:.2f}"),
     ("cat_faces_fake", "share of outputs with a cat face found", "{:.2f}"),

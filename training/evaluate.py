@@ -162,7 +162,7 @@ def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: st
     structure = structure and translator.takes_lines
     if structure:
         from hed_edges import extract_edges
-        from hed_edges.metrics import edge_f1
+        from hed_edges.metrics import edge_f1, frame_share
 
     out = Path(out)
     (out / "images").mkdir(parents=True, exist_ok=True)
@@ -198,11 +198,13 @@ def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: st
             fake_hist[k] = fake_hist[k] + hf[k]
             real_hist[k] = real_hist[k] + hr[k]
         if structure:
-            scored = edge_f1(np.asarray(extract_edges(Image.fromarray(fake), size=None)) < 128, ref)
+            found = np.asarray(extract_edges(Image.fromarray(fake), size=None)) < 128
+            scored = edge_f1(found, ref)
             f1_real = edge_f1(np.asarray(extract_edges(Image.fromarray(real), size=None)) < 128, ref)["f1"]
             # Precision and recall say which way structure fails: invented edges, or drawn lines left out.
             row.update(edge_f1_fake=scored["f1"], edge_f1_real=f1_real,
-                       edge_precision_fake=scored["precision"], edge_recall_fake=scored["recall"])
+                       edge_precision_fake=scored["precision"], edge_recall_fake=scored["recall"],
+                       edge_frame_fake=frame_share(found, ref))
         if cat_faces:
             row.update(cat_face_fake=float(has_face(fake)), cat_face_real=float(has_face(real)))
         if translator.has_palette:  # its own averaged palette (no colour given), beside the drawn colour
@@ -242,7 +244,8 @@ def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: st
     if structure:
         f1_fake, f1_real = mean("edge_f1_fake"), mean("edge_f1_real")
         summary.update(edge_f1_fake=f1_fake, edge_f1_real=f1_real, edge_precision_fake=mean("edge_precision_fake"),
-                       edge_recall_fake=mean("edge_recall_fake"), structure_ratio=f1_fake / f1_real if f1_real > 0 else float("nan"))
+                       edge_recall_fake=mean("edge_recall_fake"), edge_frame_fake=mean("edge_frame_fake"),
+                       structure_ratio=f1_fake / f1_real if f1_real > 0 else float("nan"))
     if cat_faces:
         found, real_found = mean("cat_face_fake"), mean("cat_face_real")
         summary.update(cat_faces_fake=found, cat_faces_real=real_found,
