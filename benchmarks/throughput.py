@@ -3,7 +3,7 @@
     python benchmarks/throughput.py [--steps 8] [--repeats 3] [--rows base batch4 ...] [--json out.json]
 
 Table 1: train img/s for batch 1 vs 4, channels_last, 1 vs 2 torch threads, torch.compile, each
-upsampling mode, DiffAugment and feature matching. Table 2: per upsampling mode, generator size,
+upsampling mode, DiffAugment, feature matching and reflect padding. Table 2: per upsampling mode, generator size,
 inference ms at 256/512 and the checkerboard score of an untrained generator. Rows are measured
 round-robin (`--repeats` rounds, median reported) so a load change on a shared machine hits every
 row alike; the load average is printed with the table.
@@ -46,6 +46,7 @@ class Setting:
     upsample: str = "deconv"
     diffaugment: str = ""
     feature_matching: float = 0.0
+    padding: str = "zeros"
 
 
 ROWS = {
@@ -57,6 +58,8 @@ ROWS = {
     "compile": Setting(compile=True),
     "resize": Setting(upsample="resize"),
     "subpixel": Setting(upsample="subpixel"),
+    "resize+channels_last": Setting(upsample="resize", channels_last=True),
+    "resize+channels_last+reflect": Setting(upsample="resize", channels_last=True, padding="reflect"),
     "diffaugment": Setting(diffaugment="color,translation,cutout"),
     "diffaugment+fm": Setting(diffaugment="color,translation,cutout", feature_matching=10.0),
 }
@@ -65,7 +68,7 @@ ROWS = {
 def make_trainer(s: Setting, data: Path, run: Path) -> Trainer:
     cfg = make_config("bench", str(data), preset="compact", device="cpu", batch_size=s.batch_size,
                       upsample=s.upsample, compile=s.compile, diffaugment=s.diffaugment, channels_last=s.channels_last,
-                      feature_matching=s.feature_matching, save_every=10**9, sample_every=10**9, log_every=10**9)
+                      feature_matching=s.feature_matching, padding=s.padding, save_every=10**9, sample_every=10**9, log_every=10**9)
     return Trainer(cfg, run, progress=False)
 
 
@@ -142,14 +145,14 @@ def main() -> None:
     results = []
     print(f"device: CPU ({platform.processor() or platform.machine()}), torch {torch.__version__}; "
           f"load average {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after (2 cores, shared)")
-    print("\n| row | batch | channels_last | threads | compile | upsample | diffaugment | fm | train img/s "
-          "(median; min-max) | vs base |\n|---|---|---|---|---|---|---|---|---|---|")
+    print("\n| row | batch | channels_last | threads | compile | upsample | padding | diffaugment | fm | train img/s "
+          "(median; min-max) | vs base |\n|---|---|---|---|---|---|---|---|---|---|---|")
     for name in args.rows:
         s, r = rows[name], rates[name]
         med = statistics.median(r)
         results.append({"row": name, **asdict(s), "train_img_per_s": round(med, 2), "runs": [round(x, 2) for x in r]})
         ratio = f"x{med / base:.2f}" if base else ""
-        print(f"| {name} | {s.batch_size} | {s.channels_last} | {s.threads} | {s.compile} | {s.upsample} | "
+        print(f"| {name} | {s.batch_size} | {s.channels_last} | {s.threads} | {s.compile} | {s.upsample} | {s.padding} | "
               f"{s.diffaugment or '-'} | {s.feature_matching:g} | {med:.2f} ({min(r):.2f}-{max(r):.2f}) | {ratio} |")
     infer = []
     if not args.no_inference:

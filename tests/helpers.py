@@ -1,6 +1,7 @@
 """Tiny synthetic data and models the tests make themselves."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +70,15 @@ def make_dataset(root: Path, n_train: int = 6, n_val: int = 2, size: int = 64, s
 def make_model(folder: Path, ngf: int = 4, num_downs: int = 8, input_kind: str = "edges", name: str = "tiny") -> Path:
     gen_cfg = GeneratorConfig(ngf=ngf, num_downs=num_downs)
     return save_model(folder, Generator(gen_cfg), ModelConfig(name=name, generator=gen_cfg, input_kind=input_kind))
+
+
+def without_generator_field(folder: Path, key: str) -> Path:
+    """A tiny model folder whose config lacks generator[key], as written before that option existed."""
+    folder = make_model(folder, num_downs=5)
+    saved = json.loads((folder / "config.json").read_text())
+    del saved["generator"][key]
+    (folder / "config.json").write_text(json.dumps(saved))
+    return folder
 
 
 def resumed_and_uninterrupted_logs(make_cfg, runs: Path, stop_at: int) -> tuple[list[str], list[str]]:
