@@ -25,8 +25,10 @@ from scipy.stats import binomtest
 from skimage.color import rgb2lab
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from hed_edges.catfaces import has_face  # noqa: E402
+from side_by_side import columns  # noqa: E402
 
 LOWER_IS_BETTER = {"L1", "hinted_L1", "checkerboard", "edge_frame_fake"}
 
@@ -37,9 +39,8 @@ def rows(folder: Path) -> dict[str, dict]:
 
 def output_and_real(folder: Path, file: str) -> tuple[np.ndarray, np.ndarray]:
     """The output and the real photo from an evaluation's grid (input | output | ... | real)."""
-    grid = np.asarray(Image.open(folder / "images" / f"{Path(file).stem}.png").convert("RGB"))
-    width = grid.shape[0]
-    return np.ascontiguousarray(grid[:, width:2 * width]), np.ascontiguousarray(grid[:, -width:])
+    cells = columns(np.asarray(Image.open(folder / "images" / f"{Path(file).stem}.png").convert("RGB")))
+    return np.ascontiguousarray(cells[1]), np.ascontiguousarray(cells[-1])
 
 
 def deframe(image: np.ndarray, px: int) -> np.ndarray:
