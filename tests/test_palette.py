@@ -6,11 +6,12 @@ from PIL import Image
 
 import models
 from models.hints import palette_planes
-from training.config import make_config
+from training.config import ConfigError, make_config
+from training.data import PairDataset
 from training.hints import PALETTE_PROBABILITY, object_colours, sample_palette
 from training.trainer import Trainer
 
-from helpers import make_model, resumed_and_uninterrupted_logs, tiny
+from helpers import make_dataset, make_model, resumed_and_uninterrupted_logs, tiny
 
 @pytest.fixture(scope="module")
 def palette_model(dataset, tmp_path_factory):
@@ -57,6 +58,18 @@ def test_a_palette_model_builds_keeps_its_prior_and_trains(dataset, palette_mode
     assert len({tuple(c.tolist()) for c in t.G.palette_prior}) == len(photos)
     loaded = models.load(folder)
     assert loaded.has_palette and torch.equal(loaded.generator.palette_prior, t.G.palette_prior.float())
+
+
+def test_the_prior_can_come_from_another_folder(dataset, tmp_path):
+    """--palette-prior DIR: the drawn colours are DIR's train photos' (cat heads for a run mixed with rooms)."""
+    other = make_dataset(tmp_path / "other", n_train=3, seed=7)
+    t = Trainer(tiny("p", dataset, hints=5, palette=True, palette_prior=str(other)), tmp_path / "run", progress=False)
+    theirs = object_colours(PairDataset(other, t.cfg.data, "train", progress=False).targets.float().div(127.5).sub(1))
+    assert all((theirs - c).abs().max(dim=1).values.min() < 1e-4 for c in t.G.palette_prior)
+    assert len({tuple(c.tolist()) for c in t.G.palette_prior}) == len(theirs) == 3
+    assert models.load(t.export()).config.training["palette_prior"] == str(other)  # the card names it
+    with pytest.raises(ConfigError, match="--palette"):
+        tiny("q", dataset, hints=5, palette_prior=str(other))
 
 
 def test_seeds_draw_different_colours_and_a_colour_can_be_asked_for(palette_model):

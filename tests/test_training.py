@@ -266,6 +266,46 @@ def test_a_kept_checkpoint_can_be_evaluated(dataset, tmp_path, capsys):
         training_cli(["evaluate", "--model", str(tmp_path / "steps"), "--step", "2,2", "--data", str(dataset)])
 
 
+def test_extending_a_finished_run_keeps_the_step_it_finished_at(dataset, tmp_path):
+    """The step a run's model folder came from survives a --resume that extends the run (a mean may need it)."""
+    cfg = tiny("ext", dataset, save_every=1, keep_every=2, max_steps=3, log_every=1)
+    run_training(cfg, tmp_path / "ext", resume=False)
+    run_training(cfg, tmp_path / "ext", resume=True, max_steps=5)
+    kept = sorted(p.name for p in (tmp_path / "ext" / "checkpoints").glob("step_*"))
+    assert kept == ["step_00000002", "step_00000003", "step_00000004", "step_00000005"]
+
+
+def test_a_mean_can_span_the_run_a_continuation_started_from(dataset, tmp_path, capsys):
+    """`--also RUN:N`: the steps of the run this one continued (--init-from one of its checkpoints) join the
+    mean, with this run's D and its record; a different generator or a lone --also is refused."""
+    first = tmp_path / "first"
+    run_training(tiny("first", dataset, save_every=2, keep_every=2, max_steps=4, log_every=2), first, resume=False)
+    second = tmp_path / "second"
+    run_training(tiny("second", dataset, save_every=2, keep_every=2, max_steps=2, log_every=2, batch_size=2,
+                      init_from=str(first / "model")), second, resume=False)
+    training_cli(["evaluate", "--model", str(second), "--step", "2", "--also", f"{first}:2,4", "--data",
+                  str(dataset), "--no-structure"])
+    out = second / "checkpoints" / f"step_00000002+{tmp_path.name}-first_2_4" / "model"
+    mean = models.load(out)
+    assert mean.config.training["averaged_also"] == [{"run": str(first), "steps": [2, 4]}]
+    states = [load_file(run / "checkpoints" / f"step_{s:08d}" / "generator.safetensors")
+              for run, s in ((first, 2), (first, 4), (second, 2))]
+    for key, value in mean.generator.named_parameters():
+        assert torch.allclose(value, sum(s[key] for s in states) / 3, atol=1e-6), key
+    last_d = load_file(second / "checkpoints" / "step_00000002" / "discriminator.safetensors")
+    assert all(torch.equal(v, last_d[k].half() if v.is_floating_point() else last_d[k])
+               for k, v in load_file(out / "discriminator.safetensors").items())
+    other = tmp_path / "other"
+    run_training(tiny("other", dataset, ngf=8, save_every=2, keep_every=2, max_steps=2, log_every=2), other,
+                 resume=False)
+    for argv, message in ((["--step", "2", "--also", f"{other}:2"], "generator differs"),
+                          (["--also", f"{first}:2"], "--also needs --step"),
+                          (["--step", "2", "--also", f"{first}:3"], "keeps steps: 2, 4")):
+        with pytest.raises(SystemExit, match="^2$"):
+            training_cli(["evaluate", "--model", str(second), "--data", str(dataset), *argv])
+        assert message in capsys.readouterr().err
+
+
 def test_ship_takes_the_recipe_options(tmp_path, monkeypatch):
     """`ship NAME --hints 10 --upsample resize ...` starts its new run with them."""
     from training import trainer

@@ -32,6 +32,14 @@ def steps_arg(text: str) -> list[int]:
     return steps
 
 
+def run_steps_arg(text: str) -> tuple[Path, list[int]]:
+    """`--also runs/NAME:3000,3500`: a run folder and some of its kept steps."""
+    run, sep, steps = text.rpartition(":")
+    if not sep or not run:
+        raise argparse.ArgumentTypeError(f"expected RUN:N[,N...], got {text!r}")
+    return Path(existing_dir(run)), steps_arg(steps)
+
+
 # `retrain`'s defaults. shipped: the options the shipped edges models (shoes, handbags, cats, pokemon) were all
 # trained with (their config.json "command"; shoes and pokemon add --stroke-thick, shoes --zoom-out and
 # --distill); paper: the paper's recipe at the shipped width, what retrain trained before.
@@ -84,6 +92,9 @@ def add_recipe_options(p, advanced=None) -> None:
                    help="also give G one colour for the whole object: the photo's in training, and at test time, "
                         "for a drawing without hints, one drawn by seed from the training photos' colours, so seeds "
                         "give different plausible colours instead of one averaged palette")
+    p.add_argument("--palette-prior", metavar="DIR", type=existing_dir, default="",
+                   help="with --palette: draw that test-time colour from the train photos of this pairs folder "
+                        "instead of this run's (e.g. cat heads for a run that mixes in whole rooms)")
     advanced.add_argument("--centre-lines", action="store_true",
                    help="also give G its strokes thinned to their 1-px centre lines, one more input channel beside the "
                         "strokes as drawn (edges/sketch inputs; no shipped model uses it: see the shoes card)")
@@ -130,7 +141,7 @@ def recipe_options(args: argparse.Namespace) -> dict:
                 hint_recolour=args.hint_recolour, hints_every_scale=args.hints_every_scale,
                 hint_fill=args.hint_fill, palette=args.palette, centre_lines=args.centre_lines,
                 stroke_aug=args.stroke_aug, stroke_thick=args.stroke_thick, zoom_out=args.zoom_out,
-                upsample=args.upsample, padding=args.padding,
+                palette_prior=args.palette_prior, upsample=args.upsample, padding=args.padding,
                 diffaugment=args.diffaugment,
                 feature_matching=args.feature_matching, init_discriminator=args.init_discriminator,
                 fresh_discriminator=args.fresh_discriminator, d_warmup=args.d_warmup, distill=args.distill,
@@ -224,6 +235,9 @@ def main(argv: list[str] | None = None) -> None:
     ev.add_argument("--step", type=steps_arg, metavar="N[,N...]",
                     help="evaluate this kept checkpoint of the run folder given as --model; several: the mean of "
                          "their weights (steadier than any one checkpoint; shippable like one)")
+    ev.add_argument("--also", type=run_steps_arg, action="append", default=[], metavar="RUN:N[,N...]",
+                    help="with --step: also average these kept steps of a run that --model's run continued (its "
+                         "--init-from), so the mean spans both; D and Adam are --model's last step's")
     ev.add_argument("--data", required=True, type=existing_dir, help="dataset folder (uses its val/ split) or a folder of pairs")
     ev.add_argument("--split", default="val")
     ev.add_argument("--out", help="where to write outputs and metrics.json (default: MODEL/eval_SPLIT)")
@@ -302,8 +316,10 @@ def dispatch(args: argparse.Namespace) -> None:
         from .evaluate import evaluate
 
         model = Path(args.model)
+        if args.also and args.step is None:
+            raise CheckpointError("--also needs --step (the steps of --model's own run to average with them)")
         if args.step is not None:
-            model = checkpoint_model(model, args.step)
+            model = checkpoint_model(model, args.step, also=args.also)
         stroke = f"_stroke{args.stroke_width}" if args.stroke_width > 1 else ""
         thinned = "_thinned" if args.thin_lines else ""
         out = Path(args.out) if args.out else model / f"eval_{args.split}{stroke}{thinned}"

@@ -169,7 +169,8 @@ def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path | None = 
            if g.hints and g.hint_fill else "")
         + (", also pooled into every encoder level" if g.hints and g.hints_every_scale else "")
         + ("; takes one colour for the whole object (--palette: without hints, drawn by the seed from "
-           f"{min(PALETTE_PRIOR, t.get('pairs') or PALETTE_PRIOR)} training photos' colours)" if g.palette else "")
+           + (f"the colours of {t['palette_prior']}'s train photos)" if t.get("palette_prior") else
+              f"{min(PALETTE_PRIOR, t.get('pairs') or PALETTE_PRIOR)} training photos' colours)") if g.palette else "")
         + ("; also sees its strokes' centre lines (--centre-lines: one more input channel)" if g.centre_lines else ""),
         f"- Discriminator: {t.get('discriminator', '?')}; objective {t.get('objective', '?')}, lambda {t.get('lambda_l1', '?')}"
         + ("; carried in this folder with its Adam state, so `--init-from` it continues with them"

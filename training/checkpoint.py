@@ -279,25 +279,34 @@ def load_carried(folder: Path, discriminator: torch.nn.Module,
     return notes
 
 
-def checkpoint_model(run_dir: Path, step: int | Sequence[int], out: Path | None = None) -> Path:
+def checkpoint_model(run_dir: Path, step: int | Sequence[int], out: Path | None = None,
+                     also: Sequence[tuple[Path, Sequence[int]]] = ()) -> Path:
     """A kept checkpoint's generator as a model folder, so `evaluate` can compare steps of a run (and
     the best one can be shipped with its training record).
 
     GAN scores move from one checkpoint to the next, so a continuation is judged on more than
     its last step. Several steps: the mean of their generators' weights (weight averaging, as SWA or
     a generator EMA: the steps of one run lie in one basin, and their mean is steadier than any of them).
+    `also`: (run folder, steps) of the runs this one continued (`--init-from` one of their checkpoints), so
+    the mean can span a trajectory that changed its options on the way (a batch size, a dataset); the
+    generators must match. Buffers (the palette prior) and D and Adam are this run's last step's.
     `out` defaults to RUN/checkpoints/step_N/model, or RUN/checkpoints/mean_N_M.../model for several.
     """
     steps = [step] if isinstance(step, int) else list(step)
-    ckpts = [run_dir / "checkpoints" / f"step_{s:08d}" for s in steps]
-    for ckpt in ckpts:
+    parts = [(Path(r), list(s)) for r, s in also] + [(run_dir, steps)]
+    ckpts = [(r, r / "checkpoints" / f"step_{s:08d}") for r, ss in parts for s in ss]
+    for r, ckpt in ckpts:
         if not (ckpt / "generator.safetensors").is_file():
-            kept = ", ".join(p.name[5:].lstrip("0") for p in sorted(run_dir.glob("checkpoints/step_*")))
-            raise MissingWeightsError(f"{ckpt} not found; {run_dir} keeps steps: {kept or 'none'}")
+            kept = ", ".join(p.name[5:].lstrip("0") for p in sorted(r.glob("checkpoints/step_*")))
+            raise MissingWeightsError(f"{ckpt} not found; {r} keeps steps: {kept or 'none'}")
     cfg = read_run_config(run_dir / "train_config.json")
+    for r, _ in parts[:-1]:
+        if read_run_config(r / "train_config.json").model.generator != cfg.model.generator:
+            raise CheckpointError(f"{r}'s generator differs from {run_dir}'s: their weights cannot be averaged")
     generator = Generator(cfg.model.generator)
-    states = [read_tensors(ckpt / "generator.safetensors") for ckpt in ckpts]
-    generator.load_state_dict({k: torch.stack([s[k] for s in states]).mean(0) if v.is_floating_point() else v
+    states = [read_tensors(ckpt / "generator.safetensors") for _, ckpt in ckpts]
+    params = {name for name, _ in generator.named_parameters()}
+    generator.load_state_dict({k: torch.stack([s[k] for s in states]).mean(0) if k in params else v
                                for k, v in states[-1].items()})
     last = max(steps)
     cfg.model.training = {"steps": last, "command": cfg.command}
@@ -309,10 +318,13 @@ def checkpoint_model(run_dir: Path, step: int | Sequence[int], out: Path | None 
             record.update(steps=last, epochs=round(last / (record["pairs"] // record["batch_size"]), 2),
                           wall_seconds=round(state.get("wall_seconds", 0.0), 3))
             cfg.model.training = record
-    if len(steps) > 1:
+    if len(steps) > 1 or also:
         cfg.model.training["averaged_steps"] = sorted(steps)
+    if also:
+        cfg.model.training["averaged_also"] = [{"run": str(r), "steps": sorted(s)} for r, s in parts[:-1]]
     if out is None:
         name = f"step_{steps[0]:08d}" if len(steps) == 1 else "mean_" + "_".join(map(str, sorted(steps)))
+        name += "".join(f"+{r.parent.name}-{r.name}_" + "_".join(map(str, sorted(s))) for r, s in parts[:-1])
         out = run_dir / "checkpoints" / name / "model"
     save_model(out, generator, cfg.model)
     newest = run_dir / "checkpoints" / f"step_{last:08d}"  # D and Adam of the last step travel with the mean

@@ -39,6 +39,8 @@ class DataConfig:
     # L1 targets only, D never sees them (training/hints.py). `stroke_thick`: the probability that a
     # stroke-augmented line is drawn 4-6 px (the widths whose seams show), else 1-6 uniformly.
     # `zoom_out`: the probability that a pair is shrunk onto white paper (objects drawn small).
+    # `palette_prior`: a pairs folder whose train photos' colours a palette model draws its colour from at
+    # test time ("" = this run's own): a mix of cat heads and whole rooms should still draw a cat's colour.
     hints: int = 0
     hint_radius: Annotated[int, Range(1, 64)] = 3
     hint_length: Annotated[int, Range(0, 256)] = 8
@@ -46,6 +48,7 @@ class DataConfig:
     stroke_aug: bool = False
     stroke_thick: Annotated[float, Range(0, 1)] = 0.0
     zoom_out: Annotated[float, Range(0, 1)] = 0.0
+    palette_prior: str = ""
 
 
 @dataclass
@@ -191,6 +194,8 @@ def make_config(
             raise ConfigError(f"--init-from {init_from} takes {what}: pass {flag}")
         if wanted[option] and not hints:
             raise ConfigError(f"{flag}: pass --hints N (N > 0) too")
+    if overrides.get("palette_prior") and not palette:
+        raise ConfigError("--palette-prior is where the drawn colour comes from: pass --palette too")
     if init_from and gen.palette and not palette:
         raise ConfigError(f"--init-from {init_from} takes a palette colour: pass --palette")
     if init_from and gen.centre_lines and not centre_lines:

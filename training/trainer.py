@@ -127,10 +127,15 @@ class Trainer:
 
     # -- data -------------------------------------------------------------------------------
     def _palette_prior(self) -> torch.Tensor:
-        """Object colours of PALETTE_PRIOR training photos (seeded; repeated when there are fewer)."""
-        order = torch.randperm(len(self.data), generator=torch.Generator().manual_seed(self.cfg.seed))
+        """Object colours of PALETTE_PRIOR training photos (seeded; repeated when there are fewer): this run's,
+        or those of `--palette-prior`'s train split."""
+        data = self.data
+        if self.cfg.data.palette_prior:
+            data = PairDataset(Path(self.cfg.data.palette_prior), self.cfg.data, "train", self.data.nearest_input,
+                               train=False, progress=False)
+        order = torch.randperm(len(data), generator=torch.Generator().manual_seed(self.cfg.seed))
         picks = order.repeat(-(-PALETTE_PRIOR // len(order)))[:PALETTE_PRIOR]
-        return torch.cat([object_colours(self.data.targets[chunk].float().div(127.5).sub(1.0))
+        return torch.cat([object_colours(data.targets[chunk].float().div(127.5).sub(1.0))
                           for chunk in picks.split(64)])
 
     def _sample_batch(self, nearest: bool) -> tuple[torch.Tensor, torch.Tensor]:
@@ -331,7 +336,9 @@ class Trainer:
     def save(self) -> None:
         if not self.is_main:
             return
-        keep = bool(self.cfg.keep_every) and self.step % self.cfg.keep_every == 0
+        # A finished run's last step is kept too: a later --resume that extends the run would otherwise
+        # prune the very step its model folder was exported from, and with it any mean that takes it.
+        keep = (bool(self.cfg.keep_every) and self.step % self.cfg.keep_every == 0) or self.step == self.total_steps
         save_checkpoint(
             self.ckpt_dir, self.step, self.G, self.D, self.optimizers,
             {"wall_seconds": self.wall, "epoch": self.step / self.steps_per_epoch}, keep,
@@ -359,6 +366,8 @@ class Trainer:
             "wall_seconds": round(self.wall, 3),  # ms: a tiny run can take under 0.1 s
             "command": cfg.command,
         }
+        if cfg.data.palette_prior:
+            model_cfg.training["palette_prior"] = cfg.data.palette_prior
         if cfg.init_from:
             model_cfg.training["init_from"] = {"model": cfg.init_from, **cfg.init_history}
             if self.discriminator_from:
