@@ -311,6 +311,57 @@ class Generator(nn.Module):
         return torch.tanh(self.dec_out(F.relu(x)))
 
 
+def widen_state_dict(source: Generator, target: Generator) -> dict[str, torch.Tensor]:
+    """`source`'s weights inside the wider `target` (a larger ngf, all else equal), computing what it computed.
+
+    Each layer's old channels keep their weights and take nothing from the new ones (zero weights there);
+    the new channels start as `target` was initialised. BatchNorm's statistics are per channel, so the old
+    channels see exactly what they saw, and the output, read from old channels only, is the source's. The
+    zero weights have gradients, so the new channels join in from the first step (Net2Net's aim, by
+    zero-padding rather than copying)."""
+    n = source.cfg.num_downs
+    old_w, new_w = source.enc_widths, target.enc_widths
+    fixed = target.enc1.conv.weight.shape[1]  # the input's channels do not widen
+    hint = HINT_CHANNELS * source.hint_scales
+
+    def segments(name: str, widths: list[int]) -> list[int]:
+        """The widths of the concatenated parts a layer reads."""
+        if name == "enc1":
+            return [fixed]
+        if name.startswith("enc"):
+            return [widths[int(name[3:]) - 2]] + ([hint] if hint else [])
+        k = n if name == "dec_out" else int(name[3:])
+        return [widths[n - k]] if k == 1 else [widths[n - k], widths[n - k]] if source.skips else [widths[n - k]]
+
+    def index(old: list[int], new: list[int]) -> torch.Tensor:
+        starts = torch.tensor([0, *new]).cumsum(0)
+        return torch.cat([starts[i] + torch.arange(w) for i, w in enumerate(old)])
+
+    state, old_state = target.state_dict(), source.state_dict()
+    for key, value in state.items():
+        if key == "palette_prior":
+            state[key] = old_state[key].clone()
+            continue
+        layer = key.split(".")[0]
+        w = old_state[key]
+        module = getattr(target, layer).conv if layer != "dec_out" else target.dec_out
+        out_dim = 1 if isinstance(module, nn.ConvTranspose2d) else 0
+        new = value.clone()
+        if key.endswith("conv.weight") or key == "dec_out.weight":
+            rows = torch.arange(w.shape[out_dim])
+            cols = index(segments(layer, old_w), segments(layer, new_w))
+            if out_dim:
+                new[:, rows] = 0
+                new[cols[:, None], rows[None, :]] = w
+            else:
+                new[rows] = 0
+                new[rows[:, None], cols[None, :]] = w
+        else:  # biases and norm scales/shifts: one value per output channel
+            new[: w.shape[0]] = w
+        state[key] = new
+    return state
+
+
 class PatchLayer(nn.Module):
     """Conv -> norm -> LeakyReLU(0.2), one PatchGAN stage."""
 

@@ -147,9 +147,34 @@ def test_init_from_fine_tunes_a_model_and_records_its_history(dataset, tmp_path)
 
 
 def test_init_from_a_different_architecture_is_refused(dataset, tmp_path):
-    Trainer(tiny("base", dataset, max_steps=1), tmp_path / "base", progress=False).fit()
+    Trainer(tiny("base", dataset, ngf=8, max_steps=1), tmp_path / "base", progress=False).fit()
     with pytest.raises(ValueError, match="--init-from"):
-        run_training(tiny("wide", dataset, ngf=8, init_from=str(tmp_path / "base" / "model")), tmp_path / "w", False)
+        run_training(tiny("narrow", dataset, ngf=4, init_from=str(tmp_path / "base" / "model")), tmp_path / "n", False)
+    with pytest.raises(ValueError, match="--init-from"):
+        run_training(tiny("deep", dataset, num_downs=7, init_from=str(tmp_path / "base" / "model")), tmp_path / "d",
+                     False)
+
+
+@pytest.mark.parametrize("upsample", ["deconv", "resize", "subpixel"])
+def test_a_wider_generator_starts_as_the_narrow_one_and_trains(dataset, tmp_path, upsample):
+    """--init-from with a larger --ngf (item 5, capacity): the same output at step 0, new channels that learn."""
+    base = tmp_path / "base"
+    Trainer(tiny("base", dataset, upsample=upsample, hints=3, max_steps=2, log_every=1), base, progress=False).fit()
+    cfg = tiny("wide", dataset, ngf=6, upsample=upsample, hints=3, palette=True, init_from=str(base / "model"),
+               max_steps=2, log_every=1)
+    t = Trainer(cfg, tmp_path / "wide", progress=False)
+    t.init_generator()
+    narrow, _ = models.load_generator(base / "model")
+    x = torch.rand(2, t.G.cfg.condition_channels, 64, 64) * 2 - 1  # the source's inputs, nothing more
+    ones = lambda g: [torch.ones(s[1:]) for s in g.dropout_shapes(64, 64)]  # noqa: E731 (dropout kept off)
+    with torch.no_grad():
+        wide_in = torch.cat([x, torch.zeros(2, t.G.enc1.conv.weight.shape[1] - x.shape[1], 64, 64)], dim=1)
+        assert torch.allclose(t.G.net(wide_in, ones(t.G)), narrow.net(x, ones(narrow)), atol=1e-5)
+    assert t.G.enc2.conv.weight.shape[0] == 12 and t.G.enc2.conv.weight[8:].abs().sum() > 0
+    before = t.G.enc3.conv.weight[:16, 8:].clone()  # old channels' weights on the new inputs: zero, but they learn
+    assert before.abs().sum() == 0
+    t.fit()
+    assert t.G.enc3.conv.weight[:16, 8:].abs().sum() > 0
 
 
 def test_sample_grids_are_written(dataset, tmp_path):

@@ -180,7 +180,9 @@ def add_train_args(p: argparse.ArgumentParser, recipes: bool = False) -> tuple:
     advanced.add_argument("--objective", choices=OBJECTIVES, default="l1+cgan", help="loss ablation (paper Table 1)")
     advanced.add_argument("--arch", choices=("unet", "encoder_decoder"), default="unet")
     advanced.add_argument("--patch", type=int, choices=(1, 16, 70, 286), default=70, help="PatchGAN receptive field")
-    advanced.add_argument("--ngf", type=positive_int, help="generator width (overrides the preset)")
+    advanced.add_argument("--ngf", type=positive_int,
+                          help="generator width (overrides the preset); with --init-from, a larger one widens its "
+                               "generator: the same output at step 0, new channels that learn")
     advanced.add_argument("--ndf", type=positive_int, help="discriminator width (overrides the preset)")
     advanced.add_argument("--norm", choices=("batch", "instance"), default="batch")
     advanced.add_argument("--input-kind", choices=("edges", "labels", "sketch", "image"), default="edges")

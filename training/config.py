@@ -170,13 +170,15 @@ def make_config(
                           padding=padding or "zeros")
     if init_from:
         source = ModelConfig.from_file(Path(init_from) / "config.json")
-        if ngf is not None and ngf != source.generator.ngf:
-            raise ConfigError(f"--ngf {ngf}: --init-from {init_from} has ngf {source.generator.ngf}")
+        if ngf is not None and ngf < source.generator.ngf:
+            raise ConfigError(f"--ngf {ngf}: --init-from {init_from} has ngf {source.generator.ngf} (a fine-tune "
+                              "may widen a generator, not narrow it)")
         if upsample not in (None, source.generator.upsample) and (source.generator.upsample, upsample) != PROJECTABLE:
             raise ConfigError(f"--upsample {upsample}: --init-from {init_from} has upsample {source.generator.upsample}"
                               " (only deconv -> resize can be converted)")
         gen = dataclasses.replace(source.generator, upsample=upsample or source.generator.upsample,
-                                  padding=padding or source.generator.padding)  # same weights either way
+                                  padding=padding or source.generator.padding,  # same weights either way
+                                  ngf=ngf or source.generator.ngf)  # wider: Trainer.init_generator widens it
         num_downs = source.generator.num_downs
         preset = preset or source.training.get("preset")
     preset = preset or "paper"

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from models.checkpoint import MissingWeightsError, atomic_write_bytes, load_generator, naming, remove_temps, save_model
 from models.config import HINT_CHANNELS
 from models.hints import palette_planes
-from models.networks import PALETTE_PRIOR, Discriminator, Generator, resize_state_dict
+from models.networks import PALETTE_PRIOR, Discriminator, Generator, resize_state_dict, widen_state_dict
 from models.translator import to_image
 
 from .checkpoint import (DISCRIMINATOR, CheckpointError, flatten_optimizers, load_carried, remove_interrupted,
@@ -247,20 +247,25 @@ class Trainer:
 
     def init_generator(self) -> None:
         """Start G from the weights of `cfg.init_from` (a model folder with the same architecture, or its
-        deconv layers projected to resize-convs; the padding may differ)."""
+        deconv layers projected to resize-convs; the padding may differ; a larger --ngf widens it)."""
         source, config = load_generator(self.cfg.init_from)
         net = self.cfg.model.generator
         project = (config.generator.upsample, net.upsample) == PROJECTABLE
         learns = ("hints", *HINT_OPTIONS, "palette", "centre_lines")  # inputs a fine-tune may add (never drop); the fill mode it may switch
         same_net = dataclasses.replace(config.generator, upsample=net.upsample, hint_fill_mode=net.hint_fill_mode,
-                                       padding=net.padding, **{o: getattr(net, o) for o in learns}) == net
+                                       padding=net.padding, ngf=net.ngf, **{o: getattr(net, o) for o in learns}) == net
         if (not same_net or any(getattr(config.generator, o) > getattr(net, o) for o in learns)
-                or (config.generator.upsample != net.upsample and not project)):
+                or config.generator.ngf > net.ngf or (config.generator.upsample != net.upsample and not project)):
             raise ValueError(
                 f"--init-from {self.cfg.init_from}: its generator ({config.generator}) differs from this run's "
                 f"({self.cfg.model.generator}); pass the same --preset/--ngf/--arch"
             )
         state = resize_state_dict(source) if project else source.state_dict()
+        if config.generator.ngf < net.ngf:  # --ngf wider than the source: its function, with room to grow
+            narrow = Generator(dataclasses.replace(config.generator, upsample=net.upsample))
+            narrow.load_state_dict(state)
+            inputs = {o: getattr(config.generator, o) for o in learns}  # new inputs are added below
+            state = widen_state_dict(narrow, Generator(dataclasses.replace(net, **inputs)))
         # A model learns hints it did not take (at the input, spread, or at every encoder level), palette planes or
         # centre lines: zero weights on the new channels start it at exactly its old output, and their gradients
         # are not zero.
