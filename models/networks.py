@@ -331,7 +331,7 @@ def widen_state_dict(source: Generator, target: Generator) -> dict[str, torch.Te
         if name.startswith("enc"):
             return [widths[int(name[3:]) - 2]] + ([hint] if hint else [])
         k = n if name == "dec_out" else int(name[3:])
-        return [widths[n - k]] if k == 1 else [widths[n - k], widths[n - k]] if source.skips else [widths[n - k]]
+        return [widths[n - k]] * (2 if source.skips and k > 1 else 1)  # dec k > 1 reads its skip too
 
     def index(old: list[int], new: list[int]) -> torch.Tensor:
         starts = torch.tensor([0, *new]).cumsum(0)
