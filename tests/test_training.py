@@ -155,13 +155,15 @@ def test_init_from_a_different_architecture_is_refused(dataset, tmp_path):
                      False)
 
 
-@pytest.mark.parametrize("upsample", ["deconv", "resize", "subpixel"])
-def test_a_wider_generator_starts_as_the_narrow_one_and_trains(dataset, tmp_path, upsample):
+@pytest.mark.parametrize("upsample,arch", [("deconv", "unet"), ("resize", "unet"), ("subpixel", "unet"),
+                                          ("resize", "encoder_decoder")])
+def test_a_wider_generator_starts_as_the_narrow_one_and_trains(dataset, tmp_path, upsample, arch):
     """--init-from with a larger --ngf (item 5, capacity): the same output at step 0, new channels that learn."""
     base = tmp_path / "base"
-    Trainer(tiny("base", dataset, upsample=upsample, hints=3, max_steps=2, log_every=1), base, progress=False).fit()
-    cfg = tiny("wide", dataset, ngf=6, upsample=upsample, hints=3, palette=True, init_from=str(base / "model"),
-               max_steps=2, log_every=1)
+    Trainer(tiny("base", dataset, upsample=upsample, arch=arch, hints=3, max_steps=2, log_every=1), base,
+            progress=False).fit()
+    cfg = tiny("wide", dataset, ngf=6, upsample=upsample, arch=arch, hints=3, palette=True,
+               init_from=str(base / "model"), max_steps=2, log_every=1)
     t = Trainer(cfg, tmp_path / "wide", progress=False)
     t.init_generator()
     narrow, _ = models.load_generator(base / "model")
