@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 Norm = Literal["batch", "instance"]
-Padding = Literal["zeros", "reflect"]
+Padding = Literal["zeros", "reflect", "reflect-outer"]
 HINT_CHANNELS = 4  # hint colour RGB + hint mask
 PALETTE_CHANNELS = 4  # an object colour RGB + whether one is given, as constant planes
 CENTRE_LINE_CHANNELS = 1  # the strokes' centre lines, 1 on a line
@@ -86,7 +86,8 @@ class GeneratorConfig:
     # pad reads as a line round the frame, and zero-padded models paint a frame (issue 28: a third of the
     # cats' invented edges lay in the outer 10 px). "reflect" mirrors the image (the upsampling convs
     # repeat their input's border pixel, which for "resize" is exactly a mirror at the output's size).
-    # The weights are the same either way, so a fine-tune may switch.
+    # "reflect-outer" mirrors only where maps are at least 1/8 of the image, and zero-pads deeper
+    # (networks.level_padding). The weights are the same either way, so a fine-tune may switch.
     padding: Padding = "zeros"
     # Colour hints (issue 11): the input also carries sparse hint colours (3 ch, [-1, 1], 0 where
     # none) and their mask (1 ch). `in_channels` stays the condition image's own channels.

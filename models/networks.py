@@ -138,6 +138,19 @@ def transposed(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
     return F.conv_transpose2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), weight, bias, stride=2, padding=3)
 
 
+OUTER_LEVELS = 4  # "reflect-outer" mirrors at levels 0-3: maps of at least 1/8 of the image (32 px of 256)
+
+
+def level_padding(padding: str, level: int) -> str:
+    """The padding of a conv whose input is 1/2**level of the image. "reflect-outer" mirrors the outer
+    levels, where a zero pad paints the frame people see, and zero-pads the deep ones, where a pad is a large
+    share of a small map and tells the network where the middle is: the position prior that puts a face in
+    the middle of a head crop (issue 28: all-reflect models lost cat faces on head crops, not on photos)."""
+    if padding == "reflect-outer":
+        return "reflect" if level < OUTER_LEVELS else "zeros"
+    return padding
+
+
 def upconv(mode: str, cin: int, cout: int, bias: bool = True, padding: str = "zeros") -> nn.Module:
     """A x2 upsampling layer; "deconv" is the paper's 4x4 stride-2 transposed conv."""
     if mode == "deconv":
@@ -246,15 +259,16 @@ class Generator(nn.Module):
                    else enc_widths[i - 1] + HINT_CHANNELS * self.hint_scales)
             first, last = i == 0, i == n - 1
             norm = None if (first or last) else cfg.norm
-            setattr(self, f"enc{i + 1}", Down(cin, enc_widths[i], norm, activation=not first, padding=cfg.padding))
+            setattr(self, f"enc{i + 1}", Down(cin, enc_widths[i], norm, activation=not first,
+                                              padding=level_padding(cfg.padding, i)))
         mult = 2 if self.skips else 1
         # dec k mirrors enc (n - k); its output is concatenated with that encoder's output.
         for k in range(1, n):
             cin = enc_widths[n - k] * (1 if k == 1 else mult)
             cout = enc_widths[n - k - 1]
             dropout = cfg.dropout if k <= 3 else 0.0
-            setattr(self, f"dec{k}", Up(cin, cout, cfg.norm, dropout, cfg.upsample, cfg.padding))
-        self.dec_out = upconv(cfg.upsample, enc_widths[0] * mult, cfg.out_channels, padding=cfg.padding)
+            setattr(self, f"dec{k}", Up(cin, cout, cfg.norm, dropout, cfg.upsample, level_padding(cfg.padding, n - k + 1)))
+        self.dec_out = upconv(cfg.upsample, enc_widths[0] * mult, cfg.out_channels, padding=level_padding(cfg.padding, 1))
         init_weights(self)
         if cfg.palette:
             # The object colours (RGB in [-1, 1]) of training photos, set by the trainer and saved with the
@@ -393,14 +407,14 @@ class Discriminator(nn.Module):
         layers: list[PatchLayer] = []
         if cfg.patch == 1:  # PixelGAN: 1x1 convolutions only
             layers = [PatchLayer(cin, d, 1, 1, None), PatchLayer(d, 2 * d, 1, 1, cfg.norm)]  # no padding to mind
-            out_in = 2 * d
+            out_in, depth = 2 * d, 0
         elif cfg.patch in PATCH_DEPTH:
             depth = PATCH_DEPTH[cfg.patch]
             widths = [d * min(2**i, 8) for i in range(depth + 1)]
-            layers.append(PatchLayer(cin, widths[0], 4, 2, None, cfg.padding))
+            layers.append(PatchLayer(cin, widths[0], 4, 2, None, level_padding(cfg.padding, 0)))
             for i in range(1, depth):
-                layers.append(PatchLayer(widths[i - 1], widths[i], 4, 2, cfg.norm, cfg.padding))
-            layers.append(PatchLayer(widths[depth - 1], widths[depth], 4, 1, cfg.norm, cfg.padding))
+                layers.append(PatchLayer(widths[i - 1], widths[i], 4, 2, cfg.norm, level_padding(cfg.padding, i)))
+            layers.append(PatchLayer(widths[depth - 1], widths[depth], 4, 1, cfg.norm, level_padding(cfg.padding, depth)))
             out_in = widths[depth]
         else:
             raise ValueError(f"patch must be 1, 16, 70 or 286, got {cfg.patch!r}")
@@ -408,7 +422,8 @@ class Discriminator(nn.Module):
             setattr(self, f"layer{i}", layer)
         self.num_layers = len(layers)
         kernel = 1 if cfg.patch == 1 else 4
-        self.out = nn.Conv2d(out_in, 1, kernel, 1, 1 if kernel == 4 else 0, padding_mode=cfg.padding)
+        self.out = nn.Conv2d(out_in, 1, kernel, 1, 1 if kernel == 4 else 0,
+                             padding_mode=level_padding(cfg.padding, depth))
         init_weights(self)
 
     def forward(self, condition: torch.Tensor | None, image: torch.Tensor) -> torch.Tensor:

@@ -57,6 +57,7 @@ def test_the_default_is_zeros_and_an_old_folder_loads_as_zeros(tmp_path):
     assert models.load(without_generator_field(tmp_path, "padding")).config.generator.padding == "zeros"
     with pytest.raises(ValueError, match="padding"):
         ModelConfig.from_dict({"generator": {"padding": "circular"}})
+    assert ModelConfig.from_dict({"generator": {"padding": "reflect-outer"}}).generator.padding == "reflect-outer"
 
 
 def test_reflect_trains_and_a_fine_tune_may_switch_keeping_the_weights(dataset, tmp_path):
@@ -77,10 +78,49 @@ def test_reflect_trains_and_a_fine_tune_may_switch_keeping_the_weights(dataset, 
     assert kept.model.generator.padding == "reflect"  # a fine-tune keeps its source's unless told
 
 
-@pytest.mark.parametrize("upsample", ["resize", "deconv", "subpixel"])
-def test_onnx_mirrors_as_pytorch(upsample):
+def padding_modes(net: torch.nn.Module, layer: str) -> set[str]:
+    return {getattr(m, "border", getattr(m, "padding_mode", None)) for m in getattr(net, layer).modules()} - {None}
+
+
+@pytest.mark.parametrize("upsample", ["resize", "deconv"])
+def test_reflect_outer_mirrors_the_big_maps_and_zero_pads_the_small_ones(upsample):
+    """Levels 0-3 (maps of 1/8 of the image or more) mirror; deeper convs zero-pad, in G and in D."""
+    g = Generator(GeneratorConfig(ngf=4, num_downs=6, upsample=upsample, padding="reflect-outer"))
+    # enc i reads level i - 1; dec k reads level num_downs - k + 1; dec_out reads level 1.
+    mirrored = {"enc1", "enc2", "enc3", "enc4", "dec4", "dec5", "dec_out"}
+    zeroed = {"enc5", "enc6", "dec1", "dec2", "dec3"}
+    assert all(padding_modes(g, name) == {"reflect"} for name in mirrored)
+    assert all(padding_modes(g, name) == {"zeros"} for name in zeroed)
+    d70 = Discriminator(DiscriminatorConfig(ndf=4, padding="reflect-outer"), 3, 3)
+    assert {m.padding_mode for m in d70.modules() if isinstance(m, torch.nn.Conv2d)} == {"reflect"}
+    d286 = Discriminator(DiscriminatorConfig(ndf=4, patch=286, padding="reflect-outer"), 3, 3)
+    assert padding_modes(d286, "layer4") == {"reflect"} and padding_modes(d286, "layer5") == {"zeros"}
+
+
+def test_reflect_outer_keeps_the_frame_away_and_the_middle_known():
+    """On white paper the border of a reflect-outer G's output is as clean as a reflect G's (the frame is an
+    outer-level effect), while its deep layers still see zeros: the output is not the reflect G's."""
     torch.manual_seed(0)
-    g = Generator(GeneratorConfig(ngf=4, num_downs=6, upsample=upsample, padding="reflect")).eval()
+    zeros = Generator(GeneratorConfig(ngf=4, num_downs=6, upsample="resize", dropout=0.0)).eval()
+    outer = Generator(GeneratorConfig(ngf=4, num_downs=6, upsample="resize", dropout=0.0, padding="reflect-outer")).eval()
+    mirror = Generator(GeneratorConfig(ngf=4, num_downs=6, upsample="resize", dropout=0.0, padding="reflect")).eval()
+    outer.load_state_dict(zeros.state_dict())
+    mirror.load_state_dict(zeros.state_dict())
+    white, x = torch.ones(1, 3, 64, 64), torch.rand(1, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        a, b = zeros(white), outer(white)
+        deep = (outer(x) - mirror(x)).abs().max()
+
+    def border_step(y):  # how far the outer 2 px differ from the pixels just inside them
+        return float((y[..., :2, 8:-8].mean() - y[..., 4:8, 8:-8].mean()).abs())
+    assert border_step(b) < border_step(a) / 100 and deep > 1e-3
+
+
+@pytest.mark.parametrize("upsample,padding", [("resize", "reflect"), ("deconv", "reflect"),
+                                              ("subpixel", "reflect"), ("resize", "reflect-outer")])
+def test_onnx_mirrors_as_pytorch(upsample, padding):
+    torch.manual_seed(0)
+    g = Generator(GeneratorConfig(ngf=4, num_downs=6, upsample=upsample, padding=padding)).eval()
     session = ort.InferenceSession(export.to_onnx(g, 64, half=False), providers=["CPUExecutionProvider"])
     x = torch.rand(1, export.input_channels(g), 64, 64) * 2 - 1
     masks = [torch.empty(s).bernoulli_(0.5) for s in g.dropout_shapes(64, 64)]

@@ -110,10 +110,12 @@ def add_recipe_options(p, advanced=None) -> None:
                    help="decoder upsampling: deconv (default, the paper), resize (nearest x2 + 3x3 conv) or subpixel "
                         "(PixelShuffle, ICNR init); the last two leave no checkerboard. With --init-from a deconv model, "
                         "resize starts from its deconvs projected to resize-convs")
-    p.add_argument("--padding", choices=("zeros", "reflect"),
-                   help="what G's and D's convs see past the image border: zeros (default, the paper's code) or reflect "
-                        "(the image mirrored; zero-padded models paint a frame round white paper). With --init-from: "
-                        "the source's, unless given (the weights are the same either way)")
+    p.add_argument("--padding", choices=("zeros", "reflect", "reflect-outer"),
+                   help="what G's and D's convs see past the image border: zeros (default, the paper's code), reflect "
+                        "(the image mirrored; zero-padded models paint a frame round white paper) or reflect-outer "
+                        "(mirrored where maps are at least 1/8 of the image, zeros deeper: no frame, and the deep "
+                        "layers still know where the middle is). With --init-from: the source's, unless given (the "
+                        "weights are the same either way)")
     advanced.add_argument("--diffaugment", type=policy_arg, default="", metavar="POLICY",
                    help="DiffAugment D's inputs for small sets: any of color,translation,cutout (comma-separated); "
                         "geometry is shared by condition and image, colour changes the image only. Default: off")

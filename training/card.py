@@ -51,6 +51,8 @@ METRIC_ROWS = [
 
 UPSAMPLING = {"deconv": "4x4 stride-2 transposed conv (the paper)", "resize": "resize-conv (nearest x2, 3x3 conv)",
               "subpixel": "sub-pixel conv (3x3 conv, PixelShuffle, ICNR init)"}
+PADDING = {"reflect": "convs mirror the image past its border",
+           "reflect-outer": "convs mirror the image past its border where maps are 1/8 of the image or more, zero-pad deeper"}
 FILL_WHAT = {"nearest": "geodesic nearest hint's colour", "harmonic": "hint colours blended smoothly between lines"}
 
 
@@ -163,7 +165,7 @@ def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path | None = 
         f"- Underlying run: `{t.get('command') or 'n/a'}`",
         f"- Generator: {g.arch} U-Net, ngf {g.ngf}, {g.norm} norm, dropout {g.dropout} "
         f"({g.num_downs} downsamplings), upsampling by {UPSAMPLING[g.upsample]}"
-        + ("; convs mirror the image past its border (--padding reflect)" if g.padding == "reflect" else "")
+        + (f"; {PADDING[g.padding]} (--padding {g.padding})" if g.padding in PADDING else "")
         + ("; takes colour hints (3 colour + 1 mask channels beside the input)" if g.hints else "")
         + (f", also spread over the drawing (--hint-fill {g.hint_fill_mode}: {FILL_WHAT[g.hint_fill_mode]} + reach)"
            if g.hints and g.hint_fill else "")
