@@ -10,6 +10,7 @@ import models
 from models import GeneratorConfig, ModelConfig, export
 from models.config import DiscriminatorConfig
 from models.networks import Deconv, Discriminator, Down, Generator, ResizeConv
+from training.__main__ import main as training_cli
 from training.config import make_config
 from training.trainer import Trainer
 
@@ -76,6 +77,23 @@ def test_reflect_trains_and_a_fine_tune_may_switch_keeping_the_weights(dataset, 
     assert models.load(tmp_path / "reflect" / "model").config.generator.padding == "reflect"
     kept = make_config("k", str(dataset), init_from=str(tmp_path / "reflect" / "model"), **TINY)
     assert kept.model.generator.padding == "reflect"  # a fine-tune keeps its source's unless told
+
+
+def test_evaluate_scores_the_same_weights_with_another_padding_and_keeps_that_folder(dataset, tmp_path):
+    Trainer(make_config("z", str(dataset), max_steps=1, **TINY), tmp_path / "zeros", progress=False).fit()
+    source, out = tmp_path / "zeros" / "model", tmp_path / "eval"
+    training_cli(["evaluate", "--model", str(source), "--data", str(dataset), "--padding", "reflect-outer",
+                  "--no-structure", "--no-cat-faces", "--out", str(out)])
+    assert (out / "metrics.json").is_file()
+    repadded = models.load(out / "model")
+    assert repadded.config.generator.padding == "reflect-outer"
+    assert repadded.config.training["padding_from"] == "zeros"
+    made_by = models.load(source).config.training.get("command")
+    assert repadded.config.training["command"].startswith(f"{made_by}; " if made_by else "python -m training ")
+    assert (out / "model" / "model.safetensors").read_bytes() == (source / "model.safetensors").read_bytes()
+    for carried in ("discriminator.safetensors", "optimizers.safetensors"):
+        assert (out / "model" / carried).read_bytes() == (source / carried).read_bytes()
+    assert models.load(source).config.generator.padding == "zeros"  # the source is left as it was
 
 
 def padding_modes(net: torch.nn.Module, layer: str) -> set[str]:

@@ -12,7 +12,7 @@ from models.config import FILL_MODES
 from models.cli import (Parser, device, existing_dir, fraction, model_dir, non_negative_float, non_negative_int,
                         positive_float, positive_int)
 
-from .checkpoint import CheckpointError, checkpoint_model
+from .checkpoint import CheckpointError, checkpoint_model, repadded_model
 from .config import OBJECTIVES, PRESETS, ConfigError, RunConfigError, TrainConfig, make_config
 from .data import DataError
 from .diffaugment import policy_arg
@@ -256,6 +256,10 @@ def main(argv: list[str] | None = None) -> None:
     ev.add_argument("--thin-lines", action="store_true",
                     help="thin the input lines to 1 px first (models.strokes; default: the model on the lines as given; "
                          "default out: MODEL/eval_SPLIT[_strokePX]_thinned)")
+    ev.add_argument("--padding", choices=("zeros", "reflect", "reflect-outer"),
+                    help="score the same weights with another padding (models.config.GeneratorConfig.padding); the "
+                         "model folder that does so is written to OUT/model, with the model's D and Adam, shippable "
+                         "(default out: MODEL/eval_SPLIT_PADDING)")
     ev.add_argument("--cat-faces", action=argparse.BooleanOptionalAction, default=None,
                     help="score realism with OpenCV's cat-face detector: the share of outputs where it finds a face "
                          "against the share of real photos (default: on for models with 'cat' in their name)")
@@ -326,7 +330,10 @@ def dispatch(args: argparse.Namespace) -> None:
             model = checkpoint_model(model, args.step, also=args.also)
         stroke = f"_stroke{args.stroke_width}" if args.stroke_width > 1 else ""
         thinned = "_thinned" if args.thin_lines else ""
-        out = Path(args.out) if args.out else model / f"eval_{args.split}{stroke}{thinned}"
+        padded = f"_{args.padding}" if args.padding else ""
+        out = Path(args.out) if args.out else model / f"eval_{args.split}{stroke}{thinned}{padded}"
+        if args.padding:
+            model = repadded_model(model, args.padding, out / "model", "python -m training " + shlex.join(sys.argv[1:]))
         metrics = evaluate(model, args.data, out, split=args.split, direction=args.direction,
                            limit=args.limit, structure=not args.no_structure, device=args.device, seed=args.seed,
                            stroke_width=args.stroke_width, thin_lines=args.thin_lines, cat_faces=args.cat_faces)

@@ -22,8 +22,8 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 
-from models.checkpoint import (CONFIG, MissingWeightsError, atomic_save_tensors, atomic_write_bytes, remove_temps,
-                               save_model)
+from models.checkpoint import (CONFIG, WEIGHTS, MissingWeightsError, atomic_save_tensors, atomic_write_bytes, check_folder,
+                               remove_temps, save_model)
 from models.config import ModelConfig
 from models.networks import Generator
 
@@ -332,4 +332,19 @@ def checkpoint_model(run_dir: Path, step: int | Sequence[int], out: Path | None 
     meta = json.loads((newest / "state.json").read_text())["optimizers"] if has_d else {}
     write_carried(out, read_tensors(newest / DISCRIMINATOR) if has_d else None,
                   read_tensors(newest / OPTIMIZERS) if has_d else {}, meta)
+    return out
+
+
+def repadded_model(model: Path, padding: str, out: Path, command: str) -> Path:
+    """`model`'s weights, byte for byte, as a model folder at `out` whose convs pad another way (the weights
+    are the same either way), with its D and Adam: how a trained model is judged, and shipped, under a padding
+    it was not trained with. `command` (the one that made it) is added to the training record's."""
+    config = check_folder(model)
+    config.training = dict(config.training)
+    config.training["command"] = "; ".join(c for c in (config.training.get("command"), command) if c)
+    config.training["padding_from"] = config.generator.padding
+    config.generator.padding = padding
+    atomic_write_bytes(out / WEIGHTS, (model / WEIGHTS).read_bytes())
+    atomic_write_bytes(out / CONFIG, config.to_json().encode())
+    copy_carried(model, out)
     return out
