@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.checkpoint import CONFIG, atomic_write_bytes, load_generator, save_model
+from models.checkpoint import CONFIG, WEIGHTS, atomic_write_bytes, check_folder
 from models.config import ModelConfig
 
 from .checkpoint import copy_carried
@@ -178,15 +178,18 @@ def rescore(recipe: Recipe, data: Path, out: Path, eval_limit: int) -> Path:
 
 
 def export(recipe: Recipe, model: Path) -> Path:
-    """Copy the run's model into assets/models/NAME with its metrics, sample grid and card."""
+    """Copy the run's model into assets/models/NAME with its metrics, sample grid and card. The weights are
+    copied as stored (a float16 folder stays float16)."""
     from .card import write_card
 
     dest = ASSETS / recipe.name
-    generator, config = load_generator(model)
+    config = check_folder(model)
     metrics_file = model / "eval_val" / "metrics.json"
     if metrics_file.is_file():
         config.metrics = json.loads(metrics_file.read_text())["summary"]
-    save_model(dest, generator, config)
+    dest.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(dest / WEIGHTS, (model / WEIGHTS).read_bytes())
+    atomic_write_bytes(dest / CONFIG, config.to_json().encode())
     copy_carried(model, dest)
     write_card(recipe, dest, config, model / "eval_val")
     return dest
