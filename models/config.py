@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 Norm = Literal["batch", "instance"]
 Padding = Literal["zeros", "reflect", "reflect-outer"]
+PADDINGS = typing.get_args(Padding)
 HINT_CHANNELS = 4  # hint colour RGB + hint mask
 PALETTE_CHANNELS = 4  # an object colour RGB + whether one is given, as constant planes
 CENTRE_LINE_CHANNELS = 1  # the strokes' centre lines, 1 on a line

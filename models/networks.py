@@ -267,8 +267,10 @@ class Generator(nn.Module):
             cin = enc_widths[n - k] * (1 if k == 1 else mult)
             cout = enc_widths[n - k - 1]
             dropout = cfg.dropout if k <= 3 else 0.0
-            setattr(self, f"dec{k}", Up(cin, cout, cfg.norm, dropout, cfg.upsample, level_padding(cfg.padding, n - k + 1)))
-        self.dec_out = upconv(cfg.upsample, enc_widths[0] * mult, cfg.out_channels, padding=level_padding(cfg.padding, 1))
+            setattr(self, f"dec{k}", Up(cin, cout, cfg.norm, dropout, cfg.upsample,
+                                        level_padding(cfg.padding, n - k + 1)))  # dec k reads level n - k + 1
+        self.dec_out = upconv(cfg.upsample, enc_widths[0] * mult, cfg.out_channels,
+                              padding=level_padding(cfg.padding, 1))
         init_weights(self)
         if cfg.palette:
             # The object colours (RGB in [-1, 1]) of training photos, set by the trainer and saved with the
@@ -414,7 +416,8 @@ class Discriminator(nn.Module):
             layers.append(PatchLayer(cin, widths[0], 4, 2, None, level_padding(cfg.padding, 0)))
             for i in range(1, depth):
                 layers.append(PatchLayer(widths[i - 1], widths[i], 4, 2, cfg.norm, level_padding(cfg.padding, i)))
-            layers.append(PatchLayer(widths[depth - 1], widths[depth], 4, 1, cfg.norm, level_padding(cfg.padding, depth)))
+            layers.append(PatchLayer(widths[depth - 1], widths[depth], 4, 1, cfg.norm,
+                                     level_padding(cfg.padding, depth)))
             out_in = widths[depth]
         else:
             raise ValueError(f"patch must be 1, 16, 70 or 286, got {cfg.patch!r}")

@@ -120,7 +120,8 @@ def test_reflect_outer_keeps_the_frame_away_and_the_middle_known():
     outer-level effect), while its deep layers still see zeros: the output is not the reflect G's."""
     torch.manual_seed(0)
     zeros = Generator(GeneratorConfig(ngf=4, num_downs=6, upsample="resize", dropout=0.0)).eval()
-    outer = Generator(GeneratorConfig(ngf=4, num_downs=6, upsample="resize", dropout=0.0, padding="reflect-outer")).eval()
+    outer = Generator(GeneratorConfig(ngf=4, num_downs=6, upsample="resize", dropout=0.0,
+                                      padding="reflect-outer")).eval()
     mirror = Generator(GeneratorConfig(ngf=4, num_downs=6, upsample="resize", dropout=0.0, padding="reflect")).eval()
     outer.load_state_dict(zeros.state_dict())
     mirror.load_state_dict(zeros.state_dict())

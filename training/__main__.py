@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hed_edges.pairs import NothingBuiltError
 from models.checkpoint import ModelError
-from models.config import FILL_MODES
+from models.config import FILL_MODES, PADDINGS
 from models.cli import (Parser, device, existing_dir, fraction, model_dir, non_negative_float, non_negative_int,
                         positive_float, positive_int)
 
@@ -110,7 +110,7 @@ def add_recipe_options(p, advanced=None) -> None:
                    help="decoder upsampling: deconv (default, the paper), resize (nearest x2 + 3x3 conv) or subpixel "
                         "(PixelShuffle, ICNR init); the last two leave no checkerboard. With --init-from a deconv model, "
                         "resize starts from its deconvs projected to resize-convs")
-    p.add_argument("--padding", choices=("zeros", "reflect", "reflect-outer"),
+    p.add_argument("--padding", choices=PADDINGS,
                    help="what G's and D's convs see past the image border: zeros (default, the paper's code), reflect "
                         "(the image mirrored; zero-padded models paint a frame round white paper) or reflect-outer "
                         "(mirrored where maps are at least 1/8 of the image, zeros deeper: no frame, and the deep "
@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> None:
     ev.add_argument("--thin-lines", action="store_true",
                     help="thin the input lines to 1 px first (models.strokes; default: the model on the lines as given; "
                          "default out: MODEL/eval_SPLIT[_strokePX]_thinned)")
-    ev.add_argument("--padding", choices=("zeros", "reflect", "reflect-outer"),
+    ev.add_argument("--padding", choices=PADDINGS,
                     help="score the same weights with another padding (models.config.GeneratorConfig.padding); the "
                          "model folder that does so is written to OUT/model, with the model's D and Adam, shippable "
                          "(default out: MODEL/eval_SPLIT_PADDING)")
