@@ -5,8 +5,9 @@
 OLD_EVAL and NEW_EVAL are `python -m training evaluate --out` folders of the same pairs. A mean moves by
 +-0.04 between checkpoints of one GAN run; whether the new model scores higher on nearly every image is a
 firmer sign. Printed per per-image score: both means, the mean difference with its standard error, and on how
-many images the new one is higher (lower for L1). For cat models, the detector's discordant pairs: faces found
-in one model's output and not the other's (exact two-sided binomial p, McNemar's test). Also from the images:
+many images the new one is higher (lower for L1). For cat models, the detector's discordant pairs: images where
+one model's outputs show a face more often (over `evaluate --face-seeds`; with one seed, found in one and not the
+other: McNemar's exact test). Also from the images:
 the contrast of the outputs (std of Lab L, beside the real photos'). `--deframe PX` runs the cat-face detector
 again with each output's outer PX replaced by a mirror of the pixels inside, to see whether it reads a frame.
 """
@@ -76,12 +77,14 @@ def main() -> None:
         contrast["real"].append(rgb2lab(real)[..., 0].std())
     print("\ncontrast (std of Lab L): " + ", ".join(f"{k} {statistics.mean(v):.1f}" for k, v in contrast.items()))
     if "cat_face_fake" in old[files[0]] and "cat_face_fake" in new[files[0]]:
-        only_old = sum(1 for f in files if old[f]["cat_face_fake"] and not new[f]["cat_face_fake"])
-        only_new = sum(1 for f in files if new[f]["cat_face_fake"] and not old[f]["cat_face_fake"])
+        # Per image a face's share of the seeds asked (0 or 1 for one seed): a sign test on the images where
+        # the two differ, which for one seed is McNemar's exact test on the discordant pairs.
+        only_old = sum(1 for f in files if old[f]["cat_face_fake"] > new[f]["cat_face_fake"])
+        only_new = sum(1 for f in files if new[f]["cat_face_fake"] > old[f]["cat_face_fake"])
         p = binomtest(only_new, only_old + only_new).pvalue if only_old + only_new else 1.0
-        print(f"cat faces: old {sum(old[f]['cat_face_fake'] for f in files):.0f}, new "
-              f"{sum(new[f]['cat_face_fake'] for f in files):.0f} of {len(files)}; found by old only {only_old}, "
-              f"by new only {only_new} (McNemar exact p = {p:.2f})")
+        print(f"cat faces: old {sum(old[f]['cat_face_fake'] for f in files):.1f}, new "
+              f"{sum(new[f]['cat_face_fake'] for f in files):.1f} of {len(files)} (per seed asked); more in old's "
+              f"output {only_old}, in new's {only_new} (exact sign test p = {p:.2f}; McNemar's for one seed)")
         if args.deframe:
             counts = {name: sum(has_face(deframe(output_and_real(folder, f)[0], args.deframe)) for f in files)
                       for name, folder in (("old", args.old), ("new", args.new))}

@@ -93,3 +93,19 @@ def test_evaluate_scores_cat_faces_on_outputs_and_real_photos(tmp_path):
     assert "cat_face_ratio" not in off
     shoes = make_model(tmp_path / "edges2shoes", name="edges2shoes")
     assert "cat_face_ratio" not in evaluate(shoes, data, tmp_path / "eval3", structure=False)["summary"]
+
+
+def test_face_seeds_score_the_share_of_seeds_in_which_a_face_is_found(tmp_path, monkeypatch):
+    """The detector is asked about each seed's output; a face in every other one scores 0.5 per image."""
+    import hed_edges.catfaces
+
+    data = make_dataset(tmp_path / "data", n_train=0, n_val=2)
+    model = make_model(tmp_path / "edges2cats", name="edges2cats")
+    asked = []
+    monkeypatch.setattr(hed_edges.catfaces, "has_face", lambda image: asked.append(image) or len(asked) % 2 == 1)
+    result = evaluate(model, data, tmp_path / "eval", structure=False, face_seeds=4)
+    # per image: 4 outputs (found, not, found, not), then its real photo (found), so the pattern shifts by one
+    assert [r["cat_face_fake"] for r in result["per_image"]] == [0.5, 0.5] and result["face_seeds"] == 4
+    assert len(asked) == 10
+    outputs = [asked[k] for k in range(4)]  # image 0's four seeds: four different dropout draws
+    assert all(not np.array_equal(outputs[0], o) for o in outputs[1:])

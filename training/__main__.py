@@ -263,6 +263,10 @@ def main(argv: list[str] | None = None) -> None:
     ev.add_argument("--cat-faces", action=argparse.BooleanOptionalAction, default=None,
                     help="score realism with OpenCV's cat-face detector: the share of outputs where it finds a face "
                          "against the share of real photos (default: on for models with 'cat' in their name)")
+    ev.add_argument("--face-seeds", type=positive_int, default=1, metavar="K",
+                    help="ask the cat-face detector about K dropout seeds of each output and score the share: one seed's "
+                         "verdict differs between two seeds on a quarter of cat-head crops, so compare models with K >= 5 "
+                         "(default 1)")
 
     re = sub.add_parser("retrain", help="photos folder -> edge dataset -> trained model in the app",
                         description="Your photos -> an edges -> photo model the studio lists, trained with the "
@@ -336,7 +340,8 @@ def dispatch(args: argparse.Namespace) -> None:
             model = repadded_model(model, args.padding, out / "model", "python -m training " + shlex.join(sys.argv[1:]))
         metrics = evaluate(model, args.data, out, split=args.split, direction=args.direction,
                            limit=args.limit, structure=not args.no_structure, device=args.device, seed=args.seed,
-                           stroke_width=args.stroke_width, thin_lines=args.thin_lines, cat_faces=args.cat_faces)
+                           stroke_width=args.stroke_width, thin_lines=args.thin_lines, cat_faces=args.cat_faces,
+                           face_seeds=args.face_seeds)
         print(f"metrics: {out / 'metrics.json'}")
         for k, v in metrics["summary"].items():
             print(f"  {k}: {v:.4f}" if isinstance(v, float) else f"  {k}: {v}")

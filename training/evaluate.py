@@ -44,6 +44,7 @@ from .hints import draw_hints
 from .strokes import thicken_lines
 
 EVAL_HINTS = 10  # hints per image in the hinted pass
+FACE_SEED_STRIDE = 100_003  # --face-seeds: image i's k-th seed is seed + i + k * stride, no other image's
 
 # Lab channel ranges and bin counts for the colour histograms.
 LAB_BINS = {"L": (0.0, 100.0, 50), "a": (-110.0, 110.0, 110), "b": (-110.0, 110.0, 110)}
@@ -143,11 +144,15 @@ def to_uint8(t) -> np.ndarray:
 
 def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: str = "val",
              direction: str = "AtoB", limit: int = 0, structure: bool = True, device: str = "cpu",
-             seed: int = 0, stroke_width: int = 1, thin_lines: bool = False, cat_faces: bool | None = None) -> dict:
+             seed: int = 0, stroke_width: int = 1, thin_lines: bool = False, cat_faces: bool | None = None,
+             face_seeds: int = 1) -> dict:
     """Translate every pair of `split`, write input|output|target images and metrics.json.
 
     Hint models also get input | output | hints | hinted output | target grids and `hinted_*` scores.
-    `cat_faces` (default: for models with "cat" in their name) adds the cat-face detector's realism score."""
+    `cat_faces` (default: for models with "cat" in their name) adds the cat-face detector's realism score;
+    `face_seeds` > 1 asks the detector about that many dropout seeds of each output and scores the share: its
+    verdict differs between two seeds on 30-39 of the 124 cat-head val crops for the shipped cats model
+    (benchmarks/paired.py on two --seed evaluations), and a G pass and the cascade are cheap beside HED."""
     translator = load(model_dir, device=device)
     if cat_faces is None:
         cat_faces = "cat" in translator.config.name.lower()
@@ -206,7 +211,9 @@ def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: st
                        edge_precision_fake=scored["precision"], edge_recall_fake=scored["recall"],
                        edge_frame_fake=frame_share(found, ref))
         if cat_faces:
-            row.update(cat_face_fake=float(has_face(fake)), cat_face_real=float(has_face(real)))
+            others = [np.asarray(translate(seed=seed + i + FACE_SEED_STRIDE * k)) for k in range(1, face_seeds)]
+            row.update(cat_face_fake=float(np.mean([has_face(f) for f in [fake, *others]])),
+                       cat_face_real=float(has_face(real)))
         if translator.has_palette:  # its own averaged palette (no colour given), beside the drawn colour
             average = np.asarray(translate(colour=None))
             row.update(average_PSNR=float(peak_signal_noise_ratio(real, average, data_range=255)),
@@ -252,7 +259,7 @@ def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: st
                        cat_face_ratio=found / real_found if real_found > 0 else float("nan"))
     summary["pairs"] = n
     result = {"model": str(model_dir), "data": str(data), "split": split, "seed": seed, "stroke_width": stroke_width,
-              "thin_lines": thin_lines,
+              "thin_lines": thin_lines, **({"face_seeds": face_seeds} if cat_faces else {}),
               "summary": summary, "per_image": per_image}
     atomic_write_bytes(out / "metrics.json", json.dumps(result, indent=2).encode())
     return result
