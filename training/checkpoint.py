@@ -344,6 +344,12 @@ def repadded_model(model: Path, padding: str, out: Path, command: str) -> Path:
     config.training["command"] = "; ".join(c for c in (config.training.get("command"), command) if c)
     config.training["padding_from"] = config.generator.padding
     config.generator.padding = padding
+    return copy_model(model, out, config)
+
+
+def copy_model(model: Path, out: Path, config: ModelConfig) -> Path:
+    """`model`'s weights as stored (a float16 folder stays float16), with `config` and its D and Adam, as the
+    model folder `out`: shipping a model or re-reading it another way never rounds its weights again."""
     atomic_write_bytes(out / WEIGHTS, (model / WEIGHTS).read_bytes())
     atomic_write_bytes(out / CONFIG, config.to_json().encode())
     copy_carried(model, out)

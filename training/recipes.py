@@ -13,10 +13,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.checkpoint import CONFIG, WEIGHTS, atomic_write_bytes, check_folder
+from models.checkpoint import CONFIG, atomic_write_bytes, check_folder
 from models.config import ModelConfig
 
-from .checkpoint import copy_carried
+from .checkpoint import copy_carried, copy_model
 from .config import make_config
 from .data import DataError
 from .fetch import FETCHED, OFFICIAL
@@ -187,9 +187,6 @@ def export(recipe: Recipe, model: Path) -> Path:
     metrics_file = model / "eval_val" / "metrics.json"
     if metrics_file.is_file():
         config.metrics = json.loads(metrics_file.read_text())["summary"]
-    dest.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(dest / WEIGHTS, (model / WEIGHTS).read_bytes())
-    atomic_write_bytes(dest / CONFIG, config.to_json().encode())
-    copy_carried(model, dest)
+    copy_model(model, dest, config)
     write_card(recipe, dest, config, model / "eval_val")
     return dest
