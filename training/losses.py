@@ -5,17 +5,21 @@ import torch
 import torch.nn.functional as F
 
 
-def gan_loss(logits: torch.Tensor, real: bool) -> torch.Tensor:
-    """Binary cross-entropy on PatchGAN logits, averaged over all patches."""
+def gan_loss(logits: torch.Tensor | list[torch.Tensor], real: bool) -> torch.Tensor:
+    """Binary cross-entropy on PatchGAN logits, averaged over all patches; a list (the projected D's heads):
+    the mean of each head's, so a coarse head counts as much as a fine one."""
+    if isinstance(logits, list):
+        return torch.stack([gan_loss(head, real) for head in logits]).mean()
     target = torch.ones_like(logits) if real else torch.zeros_like(logits)
     return F.binary_cross_entropy_with_logits(logits.float(), target.float())
 
 
-def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+def discriminator_loss(real_logits: torch.Tensor | list[torch.Tensor], fake_logits: torch.Tensor | list[torch.Tensor],
+                       name: str = "D") -> tuple[torch.Tensor, dict[str, float]]:
     """Halved, to slow D relative to G (paper section 3.3)."""
     real = gan_loss(real_logits, True)
     fake = gan_loss(fake_logits, False)
-    return 0.5 * (real + fake), {"D_real": real.item(), "D_fake": fake.item()}
+    return 0.5 * (real + fake), {f"{name}_real": real.item(), f"{name}_fake": fake.item()}
 
 
 def feature_matching_loss(fake_feats: list[torch.Tensor], real_feats: list[torch.Tensor]) -> torch.Tensor:
@@ -29,10 +33,12 @@ def generator_loss(
     fake_logits: torch.Tensor | None, fake: torch.Tensor, target: torch.Tensor, lambda_l1: float, use_l1: bool,
     feature_matching: torch.Tensor | None = None, lambda_fm: float = 0.0,
     teacher: torch.Tensor | None = None, lambda_distill: float = 0.0, near_lines: torch.Tensor | None = None,
+    extras: dict[str, tuple[float, torch.Tensor]] | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Non-saturating: G maximises log D(x, G(x)) instead of minimising log(1 - D). `teacher`: a frozen
     model's output on the same strokes 1 px wide, pulled towards by `lambda_distill` x L1 over the pixels where
-    `near_lines` (N x 1 x H x W, 0/1) is set (TrainConfig.distill)."""
+    `near_lines` (N x 1 x H x W, 0/1) is set (TrainConfig.distill). `extras`: more terms, name -> (weight, term)
+    (the ImageNet ones: TrainConfig.perceptual, TrainConfig.projected_d)."""
     terms: dict[str, float] = {}
     total = fake.new_zeros(())
     if fake_logits is not None:
@@ -51,4 +57,7 @@ def generator_loss(
         distill = (error * near_lines).sum() / near_lines.sum().clamp(min=1.0)
         total = total + lambda_distill * distill
         terms["G_distill"] = distill.item()
+    for name, (weight, term) in (extras or {}).items():
+        total = total + weight * term
+        terms[name] = term.item()
     return total, terms

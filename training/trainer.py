@@ -27,11 +27,13 @@ from models.translator import to_image
 
 from .checkpoint import (DISCRIMINATOR, CheckpointError, flatten_optimizers, load_carried, remove_interrupted,
                          resume_checkpoint, save_checkpoint, write_carried)
+from .imagenet import ImageNetFeatures, perceptual_loss
+from .projected import ProjectedDiscriminator
 from .config import HINT_OPTIONS, PROJECTABLE, ConfigError, TrainConfig, read_run_config
 from .data import DataError, PairDataset, epoch_order, step_generator
 from .hints import object_colours, recolour, sample_hints, sample_palette
 from .diffaugment import Augment, augment_generator, parse_policy
-from .losses import discriminator_loss, feature_matching_loss, generator_loss
+from .losses import discriminator_loss, feature_matching_loss, gan_loss, generator_loss
 from .report import plot_losses, sample_grid
 
 
@@ -97,10 +99,18 @@ class Trainer:
             .to(self.device, memory_format=self.memory_format)
             if cfg.uses_gan else None
         )
+        # Frozen ImageNet features for --perceptual and --projected-d; loading them needs the wheel only then.
+        self.imagenet = (ImageNetFeatures().to(self.device, memory_format=self.memory_format)
+                         if cfg.uses_imagenet else None)
+        condition_channels = cfg.model.generator.condition_channels if cfg.discriminator.conditional else 0
+        self.P = (ProjectedDiscriminator(condition_channels, seed=cfg.seed).to(self.device)
+                  if cfg.projected_d else None)
         betas = (cfg.beta1, cfg.beta2)
         self.optimizers = {"G": torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas)}
         if self.D is not None:
             self.optimizers["D"] = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas)
+        if self.P is not None:
+            self.optimizers["P"] = torch.optim.Adam(self.P.parameters(), lr=cfg.lr, betas=betas)
         self.teacher = None
         if cfg.distill:  # frozen, in the studio's mode (eval, dropout on, as the paper tests)
             self.teacher, _ = load_generator(cfg.teacher or cfg.init_from, self.device)
@@ -235,15 +245,45 @@ class Trainer:
                     with torch.no_grad():
                         real_feats = self.D.features(*g_augment(d_condition, d_real))
                     fm = feature_matching_loss(fake_feats[:-1], real_feats[:-1])
+        extras: dict[str, tuple[float, torch.Tensor]] = {}
+        if self.imagenet is not None:
+            with self.autocast:
+                fake_net = self.imagenet(fake)
+                with torch.no_grad():
+                    real_net = self.imagenet(b)
+            if self.P is not None and len(d_real):
+                extras["G_projected"] = (cfg.projected_d, self._projected_step(fake_net, real_net, d_condition, keep,
+                                                                               terms))
+            if cfg.perceptual and not warmup:
+                extras["G_perceptual"] = (cfg.perceptual, perceptual_loss(fake_net, real_net))
         if warmup:  # G waits until the fresh D has caught up with it
             return terms
         loss_g, g_terms = generator_loss(fake_logits, fake, b, cfg.lambda_l1, cfg.uses_l1, fm, cfg.feature_matching,
-                                         teacher_out, cfg.distill, near_lines)
+                                         teacher_out, cfg.distill, near_lines, extras)
         self.optimizers["G"].zero_grad(set_to_none=True)
         loss_g.backward()
         self.optimizers["G"].step()
         terms.update(g_terms)
         return terms
+
+    def _projected_step(self, fake_net: dict[int, torch.Tensor], real_net: dict[int, torch.Tensor],
+                        condition: torch.Tensor | None, keep: torch.Tensor | None, terms: dict[str, float]) -> torch.Tensor:
+        """One step of the projected D on this batch's ImageNet features (the pairs D sees: `keep`), then its
+        verdict on G's output, the term G's loss takes (non-saturating, as the PatchGAN's)."""
+        if keep is not None and not keep.all():
+            fake_net, real_net = ({d: t[keep] for d, t in net.items()} for net in (fake_net, real_net))
+        self.P.requires_grad_(True)
+        with self.autocast:
+            real_logits = self.P(real_net, condition)
+            detached_logits = self.P({d: t.detach() for d, t in fake_net.items()}, condition)
+        loss_p, p_terms = discriminator_loss(real_logits, detached_logits, "P")
+        self.optimizers["P"].zero_grad(set_to_none=True)
+        loss_p.backward()
+        self.optimizers["P"].step()
+        terms.update(p_terms)
+        self.P.requires_grad_(False)
+        with self.autocast:
+            return gan_loss(self.P(fake_net, condition), True)
 
     def init_generator(self) -> None:
         """Start G from the weights of `cfg.init_from` (a model folder with the same architecture, or its
@@ -290,7 +330,7 @@ class Trainer:
             raise MissingWeightsError(f"{flag} {source}: no {DISCRIMINATOR} there (give a checkpoint folder, e.g. "
                                       "runs/NAME/checkpoints/step_00005000, or a model folder that carries one)")
         try:
-            notes = load_carried(source, self.D, {} if explicit else self.optimizers)
+            notes = load_carried(source, self.D, {} if explicit else self.optimizers, self.P)
         except CheckpointError as e:
             raise ConfigError(f"{flag} {e}" + ("" if explicit else " (or pass --fresh-discriminator)")) from None
         if self.is_main:
@@ -305,7 +345,7 @@ class Trainer:
     def resume(self) -> bool:
         """Continue from the newest checkpoint that reads back (a line for each one skipped); the log
         goes back to its step, or to step 0 when the run has no checkpoint yet."""
-        state, skipped = resume_checkpoint(self.ckpt_dir, self.G, self.D, self.optimizers)
+        state, skipped = resume_checkpoint(self.ckpt_dir, self.G, self.D, self.optimizers, self.P)
         if state is not None:
             self.step = state["step"]
             self.wall = state.get("wall_seconds", 0.0)
@@ -346,7 +386,7 @@ class Trainer:
         keep = (bool(self.cfg.keep_every) and self.step % self.cfg.keep_every == 0) or self.step == self.total_steps
         save_checkpoint(
             self.ckpt_dir, self.step, self.G, self.D, self.optimizers,
-            {"wall_seconds": self.wall, "epoch": self.step / self.steps_per_epoch}, keep,
+            {"wall_seconds": self.wall, "epoch": self.step / self.steps_per_epoch}, keep, self.P,
         )
         self.export()
         plot_losses(self.run_dir / "log.jsonl", self.run_dir / "loss.png")
@@ -361,6 +401,7 @@ class Trainer:
             "pairs": len(self.data),
             "objective": cfg.objective,
             "lambda_l1": cfg.lambda_l1,
+            **{k: getattr(cfg, k) for k in ("feature_matching", "perceptual", "projected_d") if getattr(cfg, k)},
             "preset": cfg.preset,
             "discriminator": f"{cfg.discriminator.patch}x{cfg.discriminator.patch} PatchGAN, ndf {cfg.discriminator.ndf}",
             "batch_size": cfg.batch_size * self.world,
@@ -379,7 +420,8 @@ class Trainer:
                 model_cfg.training["init_from"]["discriminator_from"] = self.discriminator_from
         folder = save_model(self.run_dir / "model", self.G, model_cfg)
         opt_tensors, opt_meta = flatten_optimizers(self.optimizers)
-        write_carried(folder, None if self.D is None else self.D.state_dict(), opt_tensors, opt_meta)
+        write_carried(folder, None if self.D is None else self.D.state_dict(), opt_tensors, opt_meta,
+                      None if self.P is None else self.P.state_dict())
         return folder
 
     def write_samples(self) -> None:
