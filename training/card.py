@@ -46,6 +46,14 @@ METRIC_ROWS = [
      "(1 = as recognisable as the photos)", "{:.2f}"),
     ("cat_faces_fake", "share of outputs with a cat face found", "{:.2f}"),
     ("cat_faces_real", "share of real photos with a cat face found", "{:.2f}"),
+    ("imagenet_top5_agreement", "outputs whose top-5 ImageNet classes (torchvision's MobileNetV2) hold the real "
+     "photo's top-1 class", "{:.2f}"),
+    ("imagenet_cat_ratio", "outputs the ImageNet classifier calls a domestic cat (top-1) / real photos it does",
+     "{:.2f}"),
+    ("imagenet_cat_fake", "share of outputs whose ImageNet top-1 is a domestic cat", "{:.2f}"),
+    ("imagenet_cat_real", "share of real photos whose ImageNet top-1 is a domestic cat", "{:.2f}"),
+    ("imagenet_p_cat_fake", "mean ImageNet P(domestic cat) of the outputs", "{:.2f}"),
+    ("imagenet_p_cat_real", "mean ImageNet P(domestic cat) of the real photos", "{:.2f}"),
 ]
 
 
@@ -68,7 +76,12 @@ CARD_FIGURES = KEY_FIGURES + [
     ("color_spread_ratio", "colour spread", "{:.2f}"),
     ("checkerboard", "checkerboard (real photos)", "{:.2f}"),
     ("cat_face_ratio", "cat faces found / in the photos", "{:.2f}"),
+    ("imagenet_top5_agreement", "ImageNet: photo's class in top-5", "{:.2f}"),
+    ("imagenet_cat_ratio", "ImageNet: cats / in the photos", "{:.2f}"),
 ]
+# Trained with ImageNet features (--perceptual, --projected-d): the classifier's verdict is no longer independent.
+IMAGENET_OPTIONS = {"perceptual": "an ImageNet feature loss (--perceptual)",
+                    "projected_d": "a projected discriminator on ImageNet features (--projected-d)"}
 # docs/measurements.md's table: every headline score of each model.
 ALL_FIGURES = [
     ("L1", "L1", "{:.3f}"), ("PSNR", "PSNR", "{:.1f}"), ("SSIM", "SSIM", "{:.3f}"),
@@ -179,6 +192,10 @@ def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path | None = 
            if (dest / "discriminator.safetensors").is_file() else "")
         + (f" (trained {d['steps']} steps alone against this generator: `{d['command']}`)"
            if (d := t.get("discriminator_carried")) else ""),
+        *([f"- Also trained with {' and '.join(w for k, w in IMAGENET_OPTIONS.items() if t.get(k))}, on the "
+           "MobileNetV2 that gives the ImageNet figures: those figures are not an independent judge of this model; "
+           "the cat-face detector, structure, colour and the sample sheets decide what ships"]
+          if any(t.get(k) for k in IMAGENET_OPTIONS) else []),
         f"- Device: {t.get('device', '?')}; batch size {t.get('batch_size', '?')}",
         f"- Trained: {t.get('steps', '?')} steps = {t.get('epochs', '?')} epochs, "
         f"{t.get('wall_seconds', 0) / 3600:.2f} h wall time",
