@@ -91,6 +91,7 @@ ALL_FIGURES = [
     ("checkerboard", "checkerboard (real photos)", "{:.2f}"), ("structure_ratio", "structure", "{:.2f}"),
     ("average_PSNR", "PSNR without a colour", "{:.1f}"), ("hinted_PSNR", "with 10 hints: PSNR", "{:.1f}"),
     ("hinted_color_intersection", "with 10 hints: colour", "{:.2f}"),
+    ("imagenet_top5_agreement", "ImageNet: photo's class in top-5", "{:.2f}"),
 ]
 HAND_DRAWN = "drawn.jpg"  # benchmarks/hand_drawn.py --sheet: a drawing as a person draws it, 3/6/12 px pens, 4 seeds
 
