@@ -7,14 +7,19 @@ import {mountCanvas} from "./canvas.js";
 import * as inputs from "./static_inputs.js";
 
 ort.env.wasm.wasmPaths = new URL("./ort/", import.meta.url).href;
-ort.env.wasm.numThreads = 1;  // threads need cross-origin isolation, which a plain static host does not give
+// The generator runs in onnxruntime-web's worker, so a stroke is never held up by the last photo; on several
+// threads where the page is cross-origin isolated (the host's headers, or sw.js's from the second visit on).
+ort.env.wasm.proxy = true;
+ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
 
 const $ = id => document.getElementById(id);
-const studio = window.studio = {latencies: [], parts: [], runs: 0, busy: false, last: null, firstPhotoMs: null, upAt: null, error: null};
+const studio = window.studio = {latencies: [], parts: [], runs: 0, busy: false, last: null, firstPhotoMs: null, upAt: null, error: null,
+                                threads: ort.env.wasm.numThreads, offline: null};
 const manifest = await (await fetch("models.json")).json();
 const SIZE = manifest.size, CANVAS = 512, VARIATIONS = 4, MAX_SEED = 2 ** 31 - 1;
 const byKey = Object.fromEntries(manifest.models.map(m => [m.key, m]));
 const sessions = {};
+const used = new Set();  // the model and example files this page has loaded: sw.js keeps them for offline use
 let model = manifest.models[0];
 
 function status(text, error = false) {
@@ -50,6 +55,7 @@ document.addEventListener("pointerup", e => {  // pen-up on the canvas: where th
 
 // ---- model inputs ----
 async function pixels(url) {
+  if (!url.startsWith("data:")) used.add(url);
   const img = new Image();
   img.src = url;
   await img.decode();
@@ -117,7 +123,16 @@ function paletteColour(m, hinted, seed) {
 }
 
 function sessionFor(m) {
-  sessions[m.key] ??= ort.InferenceSession.create(m.onnx, {executionProviders: ["wasm"], graphOptimizationLevel: "all"});
+  sessions[m.key] ??= (async () => {
+    used.add(m.onnx);
+    const response = await fetch(m.onnx);
+    if (!response.ok) {  // a page cached from an earlier export, now replaced on the host
+      throw new Error(`${m.label}: this page's model is gone from the server (${response.status}); reload the page`);
+    }
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    return ort.InferenceSession.create(bytes, {executionProviders: ["wasm"], graphOptimizationLevel: "all"});
+  })();
+  sessions[m.key].catch(() => { delete sessions[m.key]; });  // a failed load is tried again next time
   return sessions[m.key];
 }
 
@@ -126,7 +141,8 @@ async function generate(m, x, seed, hinted) {
   if (m.palette) inputs.palettePlanes(colour, SIZE, x, m.channels - 4);
   const masks = inputs.dropoutMasks(seed, m.masks);
   const feeds = {x: new ort.Tensor("float32", x, [1, m.channels, SIZE, SIZE])};
-  masks.forEach((mask, i) => { feeds[`mask${i + 1}`] = new ort.Tensor("float32", mask, m.masks[i]); });
+  // Copies: the worker takes the buffers it is given (studio.last keeps the masks).
+  masks.forEach((mask, i) => { feeds[`mask${i + 1}`] = new ort.Tensor("float32", mask.slice(), m.masks[i]); });
   const {y} = await (await sessionFor(m)).run(feeds);
   const out = new ImageData(SIZE, SIZE), n = SIZE * SIZE;
   for (let i = 0; i < n; i++) {
@@ -177,7 +193,10 @@ async function photo() {
     studio.latencies.push(now - upAt);
     studio.parts.push({inputs: t1 - t0, generator: now - t1});
   }
-  studio.firstPhotoMs ??= now;
+  if (studio.firstPhotoMs === null) {
+    studio.firstPhotoMs = now;
+    offline();  // only now: caching for offline use never delays the first photo
+  }
   studio.runs += 1;
   studio.last = {model: m.key, seed, image: v.image, hints: hinted ? v.hints : null, colour: asked, masks};
   studio.error = null;
@@ -196,6 +215,24 @@ async function variations() {
     caption.textContent = `seed ${seed + i}`;
     figure.append(c, caption);
     box.append(figure);
+  }
+}
+
+// ---- offline and updates (sw.js) ----
+async function offline() {
+  if (!("serviceWorker" in navigator)) return;
+  const updating = Boolean(navigator.serviceWorker.controller);  // an earlier visit's worker serves this page
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    if (updating) status("A new version of this studio is ready: reload the page to use it.");
+  });
+  try {
+    await navigator.serviceWorker.register("sw.js");
+    const worker = (await navigator.serviceWorker.ready).active, reply = new MessageChannel();
+    const cached = new Promise(resolve => { reply.port1.onmessage = e => resolve(e.data); });
+    worker.postMessage({cache: [...used]}, [reply.port2]);  // loaded before the worker was there
+    studio.offline = await cached;
+  } catch (e) {
+    studio.offline = `unavailable: ${e.message || e}`;  // e.g. a file:// page; the studio works regardless
   }
 }
 
@@ -247,6 +284,7 @@ $("upload").addEventListener("change", e => {
   if (e.target.files[0]) upload(e.target.files[0]).catch(err => status(err.message, true));
   e.target.value = "";
 });
+$("photo-box").addEventListener("click", e => e.currentTarget.classList.toggle("enlarged"));
 $("download-input").addEventListener("click", e => { e.currentTarget.href = value.image; });
 $("download-photo").addEventListener("click", e => { e.currentTarget.href = $("photo").toDataURL("image/png"); });
 

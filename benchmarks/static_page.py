@@ -2,7 +2,7 @@
 first photo after load, and mouse-up to photo for each model at 256 px, plus the page's size.
 
     python benchmarks/static_page.py [--models NAME ...] [--strokes 15] [--loads 3] [--page DIR]
-                                     [--out FILE.json]
+                                     [--phone] [--out FILE.json]
 
 First photo: `performance.now()` when the first photo is drawn (from navigation start: fetching the page,
 onnxruntime-web's WASM and the first model, session start, the first run), in a fresh browser context each
@@ -11,6 +11,11 @@ model's example drawing; "hinted" adds a colour-hint stroke first, so every phot
 Prints medians and p90s, and the median time of the page's two steps (inputs: reading the drawing, resizing,
 the hint fill; generator: onnxruntime-web and drawing the photo), how the last photo compares with PyTorch's
 on the same drawing, hints, colour and dropout masks, and the machine's load average (the CPU is shared).
+
+`--phone` measures the same again as a phone: Playwright's Pixel 7 profile (412x839 viewport, 2.625 device
+pixels per CSS pixel, touch, a phone's user agent) with the CPU slowed 4x by DevTools' throttling, and prints
+both. DevTools slows the page's main thread only: onnxruntime-web's worker, where the generator runs, is not
+slowed, so the "generator" part of a phone figure is the desktop's (see docs/static-page.md).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from app.registry import SHIPPED, Registry  # noqa: E402
 from tests.helpers import page_vs_pytorch, static_last_run, static_page  # noqa: E402
 
 WAIT = 120_000
+PHONE_SLOWDOWN = 4
 
 
 def p(values: list[float], q: float) -> float:
@@ -56,10 +62,12 @@ def stroke(page, i: int, colour: bool = False) -> None:
     )
 
 
-def first_photos(playwright, url: str, loads: int) -> list[float]:
+def first_photos(playwright, url: str, loads: int, phone: bool) -> list[float]:
     times = []
     for _ in range(loads):
-        browser, page, blocked = static_page(playwright, url)  # a fresh browser: nothing cached
+        browser, page, blocked = static_page(
+            playwright, url, phone, PHONE_SLOWDOWN if phone else 1
+        )  # a fresh browser: nothing cached
         page.goto(url)
         page.wait_for_function("() => window.studio && (studio.runs > 0 || studio.error)", timeout=WAIT)
         times.append(page.evaluate("studio.firstPhotoMs"))
@@ -68,8 +76,8 @@ def first_photos(playwright, url: str, loads: int) -> list[float]:
     return times
 
 
-def latencies(playwright, url: str, keys: list[str], strokes: int, hinted_keys: set[str]) -> dict:
-    browser, page, blocked = static_page(playwright, url)
+def latencies(playwright, url: str, keys: list[str], strokes: int, hinted_keys: set[str], phone: bool) -> dict:
+    browser, page, blocked = static_page(playwright, url, phone, PHONE_SLOWDOWN if phone else 1)
     page.goto(url)
     page.wait_for_function("() => window.studio && (studio.runs > 0 || studio.error)", timeout=WAIT)
     out = {}
@@ -113,6 +121,7 @@ def main() -> None:
     ap.add_argument("--strokes", type=int, default=15)
     ap.add_argument("--loads", type=int, default=3)
     ap.add_argument("--page", help="an exported page to reuse (default: export to a temp folder)")
+    ap.add_argument("--phone", action="store_true", help="also as a phone: Pixel 7, CPU slowed 4x")
     ap.add_argument("--out", help="also write the figures as JSON here")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
@@ -127,29 +136,32 @@ def main() -> None:
     server = static.serve(folder)
     url = f"http://127.0.0.1:{server.server_port}/"
     load_before = os.getloadavg()
+    result = {"sizes_bytes": static.sizes(folder), "loadavg_before": load_before}
     with sync_playwright() as pw:
-        first = first_photos(pw, url, args.loads)
-        lat = latencies(pw, url, keys, args.strokes, hinted)
+        for profile in ("desktop", "phone") if args.phone else ("desktop",):
+            phone = profile == "phone"
+            first = first_photos(pw, url, args.loads, phone)
+            result[profile] = {
+                "first_photo_ms": first,
+                "first_photo_median_ms": statistics.median(first),
+                "mouse_up_to_photo_ms": latencies(pw, url, keys, args.strokes, hinted, phone),
+            }
     server.shutdown()
-    result = {
-        "first_photo_ms": first,
-        "first_photo_median_ms": statistics.median(first),
-        "mouse_up_to_photo_ms": lat,
-        "sizes_bytes": static.sizes(folder),
-        "loadavg_before": load_before,
-        "loadavg_after": os.getloadavg(),
-    }
-    print(
-        f"first photo after load: median {result['first_photo_median_ms']:.0f} ms "
-        f"({', '.join(f'{t:.0f}' for t in first)})"
-    )
-    print("mouse-up to photo at 256 px (ms):")
-    for name, r in lat.items():
+    result["loadavg_after"] = os.getloadavg()
+    for profile in ("desktop", "phone") if args.phone else ("desktop",):
+        r = result[profile]
+        title = f"Pixel 7, CPU slowed {PHONE_SLOWDOWN}x (main thread)" if profile == "phone" else "desktop"
         print(
-            f"  {name:<24} p50 {r['p50']:6.0f}   p90 {r['p90']:6.0f}   min {r['min']:6.0f}   n={r['n']}   "
-            f"(p50 inputs {r['inputs_p50']:.0f}, generator {r['generator_p50']:.0f}; last photo vs PyTorch: "
-            f"{r['within_2']:.2%} within 2/255, max {r['max_diff']}/255)"
+            f"{title}: first photo after load: median {r['first_photo_median_ms']:.0f} ms "
+            f"({', '.join(f'{t:.0f}' for t in r['first_photo_ms'])})"
         )
+        print("  mouse-up to photo at 256 px (ms):")
+        for name, q in r["mouse_up_to_photo_ms"].items():
+            print(
+                f"    {name:<24} p50 {q['p50']:6.0f}   p90 {q['p90']:6.0f}   min {q['min']:6.0f}   n={q['n']}   "
+                f"(p50 inputs {q['inputs_p50']:.0f}, generator {q['generator_p50']:.0f}; last photo vs PyTorch: "
+                f"{q['within_2']:.2%} within 2/255, max {q['max_diff']}/255)"
+            )
     print("page size (MB): " + ", ".join(f"{k} {v / 1e6:.1f}" for k, v in result["sizes_bytes"].items()))
     print(
         f"load average (1 min) before / after: {load_before[0]:.1f} / {result['loadavg_after'][0]:.1f} "

@@ -101,11 +101,21 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-component-update", "--disable-sync"]
 
 
-def static_page(playwright, url: str):
+PHONE = "Pixel 7"  # Playwright's device profile: viewport, scale, touch, a phone's user agent
+
+
+def static_page(playwright, url: str, phone: bool = False, cpu_slowdown: float = 1):
     """(browser, page, blocked): headless Debian chromium on the static page at `url`, every request to any
-    other host aborted and recorded in `blocked`."""
+    other host aborted and recorded in `blocked`. `phone`: as a Pixel 7; `cpu_slowdown`: DevTools' CPU
+    throttling (it slows the page's main thread only, not its workers)."""
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    options = {"viewport": {"width": 1200, "height": 900}}
+    if phone:
+        options = {k: v for k, v in playwright.devices[PHONE].items() if k != "default_browser_type"}
+    page = browser.new_context(**options).new_page()
+    if cpu_slowdown != 1:
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Emulation.setCPUThrottlingRate", {"rate": cpu_slowdown})
     blocked: list[str] = []
 
     def route(r):
