@@ -34,7 +34,7 @@ REPO = HERE.parent
 ORT = REPO / "node_modules" / "onnxruntime-web"
 # The single-threaded WASM build (threads need cross-origin isolation, which plain static hosts lack).
 ORT_FILES = ["dist/ort.wasm.min.mjs", "dist/ort-wasm-simd-threaded.mjs", "dist/ort-wasm-simd-threaded.wasm"]
-PAGE_FILES = ["static.js", "static_inputs.js", "canvas.css"]
+PAGE_FILES = ["static.js", "static_worker.js", "static_inputs.js", "canvas.css"]
 # Cross-origin isolation lets onnxruntime-web run WASM on several threads (SharedArrayBuffer).
 ISOLATION_HEADERS = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}
 ICON_SIZES = (192, 512)

@@ -13,9 +13,10 @@ the hint fill; generator: onnxruntime-web and drawing the photo), how the last p
 on the same drawing, hints, colour and dropout masks, and the machine's load average (the CPU is shared).
 
 `--phone` measures the same again as a phone: Playwright's Pixel 7 profile (412x839 viewport, 2.625 device
-pixels per CSS pixel, touch, a phone's user agent) with the CPU slowed 4x by DevTools' throttling, and prints
-both. DevTools slows the page's main thread only: onnxruntime-web's worker, where the generator runs, is not
-slowed, so the "generator" part of a phone figure is the desktop's (see docs/static-page.md).
+pixels per CSS pixel, touch, a phone's user agent) with the CPU slowed 4x by DevTools' throttling. DevTools
+slows the page's main thread only, not onnxruntime-web's worker where the generator runs; so where this
+process may write cgroup v1's cpu controller (root), it also measures the phone with the whole browser held
+to a quarter of one core (`cpu.cfs_quota_us`), which slows every thread of every process, worker or not.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import os
 import statistics
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +40,64 @@ from tests.helpers import page_vs_pytorch, static_last_run, static_page  # noqa:
 
 WAIT = 120_000
 PHONE_SLOWDOWN = 4
+CGROUP = Path("/sys/fs/cgroup/cpu")
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    title: str
+    phone: bool = False
+    slowdown: float = 1  # DevTools' CPU throttling: the main thread only
+    cores: float | None = None  # the whole browser held to this many cores (cgroup v1)
+
+
+DESKTOP = Profile("desktop", "desktop")
+PHONE = Profile("phone", f"Pixel 7, main thread slowed {PHONE_SLOWDOWN}x (DevTools)", True, PHONE_SLOWDOWN)
+PHONE_CAPPED = Profile("phone_capped", "Pixel 7, whole browser held to 1/4 of a core", True, cores=0.25)
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                parent = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(d.name))
+    out, todo = [], [pid]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        out += kids
+        todo += kids
+    return out
+
+
+def cap_browser(cores: float) -> None:
+    """Move every chromium process this benchmark started into a cgroup held to `cores` CPUs (renderers
+    forked later by chromium's zygote stay in it)."""
+    group = CGROUP / "pix2pix-static-bench"
+    group.mkdir(exist_ok=True)
+    period = int((group / "cpu.cfs_period_us").read_text())
+    (group / "cpu.cfs_quota_us").write_text(str(int(cores * period)))
+    for pid in descendants(os.getpid()):
+        try:
+            if "chrom" in Path(f"/proc/{pid}/comm").read_text():
+                (group / "cgroup.procs").write_text(str(pid))
+        except OSError:  # gone meanwhile
+            pass
+
+
+def can_cap() -> bool:
+    return os.access(CGROUP, os.W_OK) and (CGROUP / "cpu.cfs_quota_us").exists()
+
+
+def open_page(playwright, url: str, profile: Profile):
+    browser, page, blocked = static_page(playwright, url, profile.phone, profile.slowdown)
+    if profile.cores:
+        cap_browser(profile.cores)
+    return browser, page, blocked
 
 
 def p(values: list[float], q: float) -> float:
@@ -62,12 +122,10 @@ def stroke(page, i: int, colour: bool = False) -> None:
     )
 
 
-def first_photos(playwright, url: str, loads: int, phone: bool) -> list[float]:
+def first_photos(playwright, url: str, loads: int, profile: Profile) -> list[float]:
     times = []
     for _ in range(loads):
-        browser, page, blocked = static_page(
-            playwright, url, phone, PHONE_SLOWDOWN if phone else 1
-        )  # a fresh browser: nothing cached
+        browser, page, blocked = open_page(playwright, url, profile)  # a fresh browser: nothing cached
         page.goto(url)
         page.wait_for_function("() => window.studio && (studio.runs > 0 || studio.error)", timeout=WAIT)
         times.append(page.evaluate("studio.firstPhotoMs"))
@@ -76,8 +134,8 @@ def first_photos(playwright, url: str, loads: int, phone: bool) -> list[float]:
     return times
 
 
-def latencies(playwright, url: str, keys: list[str], strokes: int, hinted_keys: set[str], phone: bool) -> dict:
-    browser, page, blocked = static_page(playwright, url, phone, PHONE_SLOWDOWN if phone else 1)
+def latencies(playwright, url: str, keys: list[str], strokes: int, hinted_keys: set[str], profile: Profile) -> dict:
+    browser, page, blocked = open_page(playwright, url, profile)
     page.goto(url)
     page.wait_for_function("() => window.studio && (studio.runs > 0 || studio.error)", timeout=WAIT)
     out = {}
@@ -137,22 +195,26 @@ def main() -> None:
     url = f"http://127.0.0.1:{server.server_port}/"
     load_before = os.getloadavg()
     result = {"sizes_bytes": static.sizes(folder), "loadavg_before": load_before}
+    profiles = [DESKTOP]
+    if args.phone:
+        profiles += [PHONE, PHONE_CAPPED] if can_cap() else [PHONE]
     with sync_playwright() as pw:
-        for profile in ("desktop", "phone") if args.phone else ("desktop",):
-            phone = profile == "phone"
-            first = first_photos(pw, url, args.loads, phone)
-            result[profile] = {
+        for profile in profiles:
+            first = first_photos(pw, url, args.loads, profile)
+            result[profile.name] = {
+                "title": profile.title,
                 "first_photo_ms": first,
                 "first_photo_median_ms": statistics.median(first),
-                "mouse_up_to_photo_ms": latencies(pw, url, keys, args.strokes, hinted, phone),
+                "mouse_up_to_photo_ms": latencies(pw, url, keys, args.strokes, hinted, profile),
             }
     server.shutdown()
+    if PHONE_CAPPED in profiles:
+        (CGROUP / "pix2pix-static-bench").rmdir()  # empty again: its browsers are closed
     result["loadavg_after"] = os.getloadavg()
-    for profile in ("desktop", "phone") if args.phone else ("desktop",):
-        r = result[profile]
-        title = f"Pixel 7, CPU slowed {PHONE_SLOWDOWN}x (main thread)" if profile == "phone" else "desktop"
+    for profile in profiles:
+        r = result[profile.name]
         print(
-            f"{title}: first photo after load: median {r['first_photo_median_ms']:.0f} ms "
+            f"{profile.title}: first photo after load: median {r['first_photo_median_ms']:.0f} ms "
             f"({', '.join(f'{t:.0f}' for t in r['first_photo_ms'])})"
         )
         print("  mouse-up to photo at 256 px (ms):")

@@ -112,7 +112,7 @@ def test_photo_in_view_while_drawing(browser, site, width, height):
 
 def test_generator_runs_in_a_worker(browser, site):
     context, page = phone_page(browser, site[1])
-    assert any("ort.wasm.min.mjs" in w.url for w in page.workers), [w.url for w in page.workers]
+    assert any("static_worker.js" in w.url for w in page.workers), [w.url for w in page.workers]
     assert page.evaluate("studio.threads") >= 1
     context.close()
 
