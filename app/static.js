@@ -85,10 +85,14 @@ function remember(url) {  // a file of the page in use: cached for offline use
 
 // The photo of drawing `v` by model `m` with `seed`: {image, asked, masks, hinted, parts}.
 function generate(v, m, seed) {
+  // The canvas's pixels go to the worker once, moved rather than copied; if it needs them again (its one
+  // kept drawing is another by then), it decodes the PNGs.
   const layers = drawn.get(v) || {};
+  drawn.delete(v);
   [m.onnx, v.image, ...(v.hints ? [v.hints] : [])].forEach(remember);
   const drawing = {id: idOf(v), image: v.image, hintsUrl: v.hints || null, ink: layers.image, hints: layers.hints};
-  return ask({drawing, model: m, seed, colour: $("use-colour").checked ? chosenColour() : null});
+  const moved = [layers.image, layers.hints].filter(Boolean).map(d => d.data.buffer);
+  return ask({drawing, model: m, seed, colour: $("use-colour").checked ? chosenColour() : null}, moved);
 }
 
 function seedValue() {
