@@ -32,8 +32,7 @@ HOW_TO_GET_MODELS = """\
 The studio looks for model folders (`model.safetensors` + `config.json`) in
 `assets/models/`, `runs/` and every `--models-dir`.
 
-- **Shipped models** live in `assets/models/<name>/`: restore them with `git checkout -- assets/models`
-  (or `git lfs pull` if your clone skipped large files).
+- **Shipped models** live in `assets/models/<name>/`: restore them with `git checkout -- assets/models`.
 - **Train your own**, e.g. `python -m training train --name my-cats --data data/edges2cats`,
   then restart the studio: `runs/my-cats/model/` is picked up automatically.
 - **Use a folder elsewhere**: `python app.py --models-dir /path/to/models`.

@@ -9,14 +9,15 @@ import * as inputs from "./static_inputs.js";
 const $ = id => document.getElementById(id);
 const studio = window.studio = {latencies: [], parts: [], runs: 0, busy: false, last: null, firstPhotoMs: null, upAt: null, error: null,
                                 threads: null, offline: null};
+// The worker starts loading (onnxruntime-web, the inputs) while the page fetches models.json.
+const worker = new Worker(new URL("./static_worker.js", import.meta.url), {type: "module"});
 const manifest = await (await fetch("models.json")).json();
 const SIZE = manifest.size, CANVAS = 512, VARIATIONS = 4, MAX_SEED = 2 ** 31 - 1;
 const byKey = Object.fromEntries(manifest.models.map(m => [m.key, m]));
 const used = new Set();  // the model and example files this page has used: sw.js keeps them for offline use
 let model = manifest.models[0];
 
-// ---- the worker: one request at a time, answered in order ----
-const worker = new Worker(new URL("./static_worker.js", import.meta.url), {type: "module"});
+// ---- the worker's answers, matched to the questions by id ----
 const pending = new Map();
 let requests = 0;
 worker.onmessage = ({data}) => {
@@ -33,7 +34,7 @@ function ask(message, transfer = []) {
     worker.postMessage({id, ...message}, transfer);
   });
 }
-studio.threads = (await ask({manifest})).threads;
+ask({manifest}).then(answer => { studio.threads = answer.threads; });  // it starts on the first model
 
 function status(text, error = false) {
   $("status").textContent = text;

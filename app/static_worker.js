@@ -98,6 +98,7 @@ self.onmessage = async ({data}) => {
   try {
     if (data.manifest) {
       manifest = data.manifest;
+      sessionFor(manifest.models[0]).catch(() => {});  // the first photo's model, while the page sets up
       self.postMessage({id: data.id, threads: ort.env.wasm.numThreads});
     } else {
       const out = await photo(data);

@@ -2,7 +2,7 @@
 first photo after load, and mouse-up to photo for each model at 256 px, plus the page's size.
 
     python benchmarks/static_page.py [--models NAME ...] [--strokes 15] [--loads 3] [--page DIR]
-                                     [--phone] [--out FILE.json]
+                                     [--return-visit] [--phone] [--out FILE.json]
 
 First photo: `performance.now()` when the first photo is drawn (from navigation start: fetching the page,
 onnxruntime-web's WASM and the first model, session start, the first run), in a fresh browser context each
@@ -12,6 +12,8 @@ Prints medians and p90s, and the median time of the page's two steps (inputs: re
 the hint fill; generator: onnxruntime-web and drawing the photo), how the last photo compares with PyTorch's
 on the same drawing, hints, colour and dropout masks, and the machine's load average (the CPU is shared).
 
+`--return-visit` measures the same again on a second visit: the page and model from sw.js's cache, the page
+cross-origin isolated by it, so onnxruntime-web runs on up to 4 threads (first photo: from the reload).
 `--phone` measures the same again as a phone: Playwright's Pixel 7 profile (412x839 viewport, 2.625 device
 pixels per CSS pixel, touch, a phone's user agent) with the CPU slowed 4x by DevTools' throttling. DevTools
 slows the page's main thread only, not onnxruntime-web's worker where the generator runs; so where this
@@ -50,10 +52,12 @@ class Profile:
     phone: bool = False
     slowdown: float = 1  # DevTools' CPU throttling: the main thread only
     cores: float | None = None  # the whole browser held to this many cores (cgroup v1)
+    revisit: bool = False  # a second visit: from sw.js's cache, cross-origin isolated
 
 
 DESKTOP = Profile("desktop", "desktop")
 PHONE = Profile("phone", f"Pixel 7, main thread slowed {PHONE_SLOWDOWN}x (DevTools)", True, PHONE_SLOWDOWN)
+RETURN = Profile("desktop_return", "desktop, second visit (from the cache, isolated: WASM threads)", revisit=True)
 PHONE_CAPPED = Profile("phone_capped", "Pixel 7, whole browser held to 1/4 of a core", True, cores=0.25)
 
 
@@ -122,12 +126,24 @@ def stroke(page, i: int, colour: bool = False) -> None:
     )
 
 
+def visit(page, url: str, profile: Profile) -> None:
+    """Open the page and wait for its first photo; on a return visit, first let sw.js cache it, then reload:
+    the page comes from the cache, cross-origin isolated (several WASM threads)."""
+    first = "() => window.studio && (studio.runs > 0 || studio.error)"
+    page.goto(url)
+    page.wait_for_function(first, timeout=WAIT)
+    if profile.revisit:
+        page.wait_for_function("() => studio.offline !== null", timeout=WAIT)
+        page.reload()
+        page.wait_for_function(first, timeout=WAIT)
+        assert page.evaluate("crossOriginIsolated"), page.evaluate("studio.offline")
+
+
 def first_photos(playwright, url: str, loads: int, profile: Profile) -> list[float]:
     times = []
     for _ in range(loads):
         browser, page, blocked = open_page(playwright, url, profile)  # a fresh browser: nothing cached
-        page.goto(url)
-        page.wait_for_function("() => window.studio && (studio.runs > 0 || studio.error)", timeout=WAIT)
+        visit(page, url, profile)
         times.append(page.evaluate("studio.firstPhotoMs"))
         assert not blocked and page.evaluate("studio.error") is None
         browser.close()
@@ -136,8 +152,7 @@ def first_photos(playwright, url: str, loads: int, profile: Profile) -> list[flo
 
 def latencies(playwright, url: str, keys: list[str], strokes: int, hinted_keys: set[str], profile: Profile) -> dict:
     browser, page, blocked = open_page(playwright, url, profile)
-    page.goto(url)
-    page.wait_for_function("() => window.studio && (studio.runs > 0 || studio.error)", timeout=WAIT)
+    visit(page, url, profile)
     out = {}
     for key in keys:
         for hinted in (False, True) if key in hinted_keys else (False,):
@@ -179,6 +194,7 @@ def main() -> None:
     ap.add_argument("--strokes", type=int, default=15)
     ap.add_argument("--loads", type=int, default=3)
     ap.add_argument("--page", help="an exported page to reuse (default: export to a temp folder)")
+    ap.add_argument("--return-visit", action="store_true", help="also a second visit: cached, several threads")
     ap.add_argument("--phone", action="store_true", help="also as a phone: Pixel 7, CPU slowed 4x")
     ap.add_argument("--out", help="also write the figures as JSON here")
     args = ap.parse_args()
@@ -195,7 +211,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{server.server_port}/"
     load_before = os.getloadavg()
     result = {"sizes_bytes": static.sizes(folder), "loadavg_before": load_before}
-    profiles = [DESKTOP]
+    profiles = [DESKTOP, RETURN] if args.return_visit else [DESKTOP]
     if args.phone:
         profiles += [PHONE, PHONE_CAPPED] if can_cap() else [PHONE]
     with sync_playwright() as pw:
