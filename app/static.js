@@ -34,7 +34,7 @@ function ask(message, transfer = []) {
     worker.postMessage({id, ...message}, transfer);
   });
 }
-ask({manifest}).then(answer => { studio.threads = answer.threads; });  // it starts on the first model
+ask({manifest});  // it starts on the first model at once
 
 function status(text, error = false) {
   $("status").textContent = text;
@@ -126,7 +126,8 @@ async function photo() {
   if (!v || !v.image) return;
   const seed = seedValue();
   if (!used.has(m.onnx)) status(`Loading ${m.label}…`);
-  const {image, asked, masks, hinted, parts} = await generate(v, m, seed);
+  const {image, asked, masks, hinted, parts, threads} = await generate(v, m, seed);
+  studio.threads = threads;
   $("photo").getContext("2d").putImageData(image, 0, 0);
   const now = performance.now();
   if (upAt !== null) {

@@ -6,8 +6,8 @@ import * as ort from "./ort/ort.wasm.min.mjs";
 import * as inputs from "./static_inputs.js";
 
 ort.env.wasm.wasmPaths = new URL("./ort/", import.meta.url).href;
-// Several threads where the page is cross-origin isolated (the host's headers, or sw.js's).
-ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+// Threads: onnxruntime-web's own choice, one unless the page is cross-origin isolated (the host's headers, or
+// sw.js's), else up to 4 (half the cores: on 2 busy cores, 2 threads measured slower than 1).
 
 const CANVAS = 512;
 const sessions = {};
@@ -91,7 +91,8 @@ async function photo({drawing, model: m, seed, colour}) {
     for (let c = 0; c < 3; c++) image.data[i * 4 + c] = Math.round((Math.min(Math.max(y.data[c * n + i], -1), 1) + 1) * 127.5);
     image.data[i * 4 + 3] = 255;
   }
-  return {image, asked, masks, hinted, parts: {inputs: t1 - t0, generator: performance.now() - t1}};
+  const parts = {inputs: t1 - t0, generator: performance.now() - t1};
+  return {image, asked, masks, hinted, parts, threads: ort.env.wasm.numThreads};
 }
 
 self.onmessage = async ({data}) => {
@@ -99,7 +100,7 @@ self.onmessage = async ({data}) => {
     if (data.manifest) {
       manifest = data.manifest;
       sessionFor(manifest.models[0]).catch(() => {});  // the first photo's model, while the page sets up
-      self.postMessage({id: data.id, threads: ort.env.wasm.numThreads});
+      self.postMessage({id: data.id});
     } else {
       const out = await photo(data);
       self.postMessage({id: data.id, ...out}, [out.image.data.buffer]);

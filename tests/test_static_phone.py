@@ -1,10 +1,11 @@
 """The static page on a phone and offline, in headless chromium: the photo stays in view while drawing (Pixel 7,
 upright at two sizes and on its side), the generator runs in a worker, the page draws with the server
-stopped after one visit (and then runs on several threads, isolated by its service worker), and a new
-export replaces the cached one."""
+stopped after one visit (then cross-origin isolated by its service worker, so onnxruntime-web may use
+threads), and a new export replaces the cached one."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -144,7 +145,7 @@ def test_offline_after_one_visit_then_updated(browser, tmp_path):
     wait_photo(page, 0)
     assert page.evaluate("crossOriginIsolated"), "the service worker isolates the page from the second visit"
     threads = page.evaluate("studio.threads")
-    assert threads == min(4, os.cpu_count() or 1)
+    assert threads == min(4, math.ceil((os.cpu_count() or 1) / 2))  # onnxruntime-web's choice once isolated
     runs = page.evaluate("studio.runs")
     page.click("[data-tool=pen]")
     stroke(page, [(0.1, 0.5), (0.6, 0.55)])
