@@ -87,6 +87,7 @@ def test_photo_in_view_while_drawing(browser, site, width, height):
     page.evaluate("document.querySelector('#canvas .stack').scrollIntoView({block: 'center'})")
     stack = page.locator("#canvas .stack").bounding_box()
     assert inside(stack, width, height), "the whole canvas fits on the screen"
+    assert not page.locator("#upload").is_visible()  # the page's own styles apply (a styled label opens it)
     scrolled = page.evaluate("[scrollX, scrollY]")
     runs = page.evaluate("studio.runs")
     stroke(page, [(0.2, 0.9), (0.5, 0.7), (0.8, 0.95)])  # low on the canvas, where a pinned photo could sit
