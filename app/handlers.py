@@ -24,6 +24,8 @@ from models.checkpoint import atomic_write_bytes
 from models.images import data_url_bytes
 
 CANVAS = 512
+VARIATIONS = 4  # "More variations" gives this many photos, seeds seed+1 ...
+MAX_SEED = 2**31 - 1
 WHITE = (255, 255, 255)
 PALETTE = [colour for _, colour in FACADE_LABELS]
 

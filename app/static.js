@@ -12,7 +12,7 @@ const studio = window.studio = {latencies: [], parts: [], runs: 0, busy: false, 
 // The worker starts loading (onnxruntime-web, the inputs) while the page fetches models.json.
 const worker = new Worker(new URL("./static_worker.js", import.meta.url), {type: "module"});
 const manifest = await (await fetch("models.json")).json();
-const SIZE = manifest.size, CANVAS = 512, VARIATIONS = 4, MAX_SEED = 2 ** 31 - 1;
+const {size: SIZE, canvas: CANVAS, variations: VARIATIONS, max_seed: MAX_SEED} = manifest;  // the studio's (app/handlers.py)
 const byKey = Object.fromEntries(manifest.models.map(m => [m.key, m]));
 const used = new Set();  // the model and example files this page has used: sw.js keeps them for offline use
 let model = manifest.models[0];
@@ -213,6 +213,7 @@ async function upload(file) {
   show({...value, image: c.toDataURL("image/png"), hints: null});
 }
 
+$("seed").max = MAX_SEED;
 for (const m of manifest.models) $("model").append(new Option(m.label, m.key));
 $("model").addEventListener("change", e => selectModel(e.target.value));
 $("seed").addEventListener("change", translate);

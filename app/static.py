@@ -178,6 +178,9 @@ def export_static(out: str | Path, names: list[str] | None = None, registry: Reg
         stale.unlink()
     manifest = {
         "size": SIZE,
+        "canvas": handlers.CANVAS,
+        "variations": handlers.VARIATIONS,
+        "max_seed": handlers.MAX_SEED,
         "labels": handlers.PALETTE,
         "paper": {"labels": handlers.background_for("labels")},
         "models": [model_entry(name, registry, out) for name in names],

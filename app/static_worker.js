@@ -9,7 +9,6 @@ ort.env.wasm.wasmPaths = new URL("./ort/", import.meta.url).href;
 // Threads: onnxruntime-web's own choice, one unless the page is cross-origin isolated (the host's headers, or
 // sw.js's), else up to 4 (half the cores: on 2 busy cores, 2 threads measured slower than 1).
 
-const CANVAS = 512;
 const sessions = {};
 let manifest = null;
 let lastInput = null;  // the last drawing's inputs: a new seed, colour or variation skips the resize and hint fill
@@ -39,7 +38,7 @@ const paper = m => (m.kind === "labels" ? manifest.paper.labels : [255, 255, 255
 
 // The drawing (RGBA, any alpha composited on the paper colour) at model size, as the studio sizes it.
 function drawingAt(ink, m) {
-  const SIZE = manifest.size;
+  const SIZE = manifest.size, CANVAS = manifest.canvas;
   if (ink.width !== CANVAS || ink.height !== CANVAS) throw new Error(`the drawing must be ${CANVAS} px square`);
   const rgb = new Uint8Array(CANVAS * CANVAS * 3), bg = paper(m), d = ink.data;
   for (let i = 0, j = 0; i < d.length; i += 4, j += 3) {

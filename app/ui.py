@@ -26,8 +26,6 @@ CSS = """
 #photo img {width: 100%; height: 100%; object-fit: contain;}
 """
 SIZES = [("256 × 256", 256), ("512 × 512 (slower)", 512)]
-VARIATIONS = 4
-MAX_SEED = 2**31 - 1
 DEFAULT_COLOUR = "#c0392b"
 log = logging.getLogger(__name__)
 
@@ -58,8 +56,8 @@ def page_errors(action: str):
 def checked(seed, size) -> tuple[int, int]:
     if size not in (256, 512):
         raise gr.Error("Output size must be 256 or 512.", print_exception=False)
-    if not isinstance(seed, (int, float)) or not 0 <= seed <= MAX_SEED:
-        raise gr.Error(f"Seed must be a whole number from 0 to {MAX_SEED}.", print_exception=False)
+    if not isinstance(seed, (int, float)) or not 0 <= seed <= handlers.MAX_SEED:
+        raise gr.Error(f"Seed must be a whole number from 0 to {handlers.MAX_SEED}.", print_exception=False)
     return int(seed), int(size)
 
 
@@ -129,7 +127,7 @@ def build(registry: Registry, workers: int = 1) -> gr.Blocks:
     @page_errors("make variations")
     def more(key, drawing, seed, size, use_colour=False, colour=DEFAULT_COLOUR):
         seed, size = checked(seed, size)
-        shots = handlers.variations(translator(key), drawing, seed, size, VARIATIONS, chosen(use_colour, colour))
+        shots = handlers.variations(translator(key), drawing, seed, size, handlers.VARIATIONS, chosen(use_colour, colour))
         return [(str(handlers.save_photo(shot, files_dir)), caption) for shot, caption in shots]
 
     @page_errors("load the map")
@@ -167,7 +165,7 @@ def build(registry: Registry, workers: int = 1) -> gr.Blocks:
         with gr.Row(equal_height=True):
             picker = gr.Dropdown(registry.choices, value=first, label="Model", scale=3, elem_id="model")
             size = gr.Radio(SIZES, value=256, label="Output size", scale=2)
-            seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed (noise and drawn colours)",
+            seed = gr.Number(0, precision=0, minimum=0, maximum=handlers.MAX_SEED, label="Seed (noise and drawn colours)",
                              scale=1)
         with gr.Row():
             with gr.Column():
@@ -194,7 +192,7 @@ def build(registry: Registry, workers: int = 1) -> gr.Blocks:
                     get_out = gr.DownloadButton("⬇ Photo PNG", elem_id="download-photo")
                     again = gr.Button("More variations", elem_id="more")
                 gallery = gr.Gallery(label="Variations (same drawing, other seeds)",
-                                     columns=VARIATIONS, height="auto", format="png", elem_id="variations")
+                                     columns=handlers.VARIATIONS, height="auto", format="png", elem_id="variations")
         with gr.Accordion("Model card", open=False):
             card = gr.Markdown(registry.card(first) if first else HOW_TO_GET_MODELS, elem_id="card")
 

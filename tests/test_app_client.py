@@ -86,7 +86,7 @@ def test_example_is_each_kinds_own(client):
 
 def test_variations(client, stroke):
     shots = client.predict("edges2cats", stroke, 7, 256, api_name="/variations")
-    assert [s["caption"] for s in shots] == [f"seed {s}" for s in range(8, 8 + ui.VARIATIONS)]
+    assert [s["caption"] for s in shots] == [f"seed {s}" for s in range(8, 8 + handlers.VARIATIONS)]
 
 
 def test_bad_input_is_a_message_and_server_lives(client, tmp_path, stroke):
