@@ -154,7 +154,7 @@ def model_entry(key: str, registry: Registry, out: Path) -> dict:
 
 def export_static(out: str | Path, names: list[str] | None = None, registry: Registry | None = None) -> dict:
     """Write the page to `out` for the models `names` (default: all the registry finds); returns
-    models.json."""
+    models.json, with the export's version (the name of sw.js's cache) added."""
     out = Path(out)
     missing = [f for f in ORT_FILES if not (ORT / f).is_file()]
     if missing:

@@ -101,6 +101,33 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-component-update", "--disable-sync"]
 
 
+def needs_static_page():
+    """pytest marks: skip the static page's browser tests without Debian's chromium or node (onnxruntime-web)."""
+    import os
+    import shutil
+
+    import pytest
+
+    return [
+        pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium: apt-get install chromium"),
+        pytest.mark.skipif(
+            shutil.which("node") is None,
+            reason="node is not installed (the page's onnxruntime-web comes from npm): install Node 20, then `npm ci`",
+        ),
+    ]
+
+
+def static_stroke(page, points) -> None:
+    """A mouse stroke on the static page's canvas through `points`, given as fractions of the canvas."""
+    box = page.locator("#canvas .stack").bounding_box()
+    xy = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
+    page.mouse.move(*xy[0])
+    page.mouse.down()
+    for q in xy[1:]:
+        page.mouse.move(*q, steps=4)
+    page.mouse.up()
+
+
 PHONE = "Pixel 7"  # Playwright's device profile: viewport, scale, touch, a phone's user agent
 
 

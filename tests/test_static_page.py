@@ -5,28 +5,23 @@ least 99.9 % of pixels. One export and one browser for all five models."""
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import numpy as np
 import pytest
 from PIL import Image
 
 from app import static
 from app.registry import SHIPPED, Registry
-from tests.helpers import CHROMIUM, page_vs_pytorch, png_array, static_last_run, static_page
+from tests.helpers import (
+    needs_static_page,
+    page_vs_pytorch,
+    png_array,
+    static_last_run,
+    static_page,
+    static_stroke,
+)
 
 WAIT = 180_000  # ms; generous: the CI CPU may be shared
-pytestmark = [
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM), reason="needs Debian's chromium: apt-get install chromium"
-    ),
-    pytest.mark.skipif(
-        shutil.which("node") is None,
-        reason="node is not installed (the page's onnxruntime-web "
-        "comes from npm): install Node 20, then `npm ci`",
-    ),
-]
+pytestmark = needs_static_page()
 
 # model -> (seed, overall colour picked or None, colour hint stroke or None); the rest is drawn below.
 CASES = {
@@ -60,17 +55,6 @@ def page(site):
         browser.close()
 
 
-def stroke(page, points):
-    """A mouse stroke through `points` given as fractions of the canvas."""
-    box = page.locator("#canvas .stack").bounding_box()
-    xy = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
-    page.mouse.move(*xy[0])
-    page.mouse.down()
-    for p in xy[1:]:
-        page.mouse.move(*p, steps=4)
-    page.mouse.up()
-
-
 def settled(page, runs_before: int) -> dict:
     page.wait_for_function(
         f"() => (!studio.busy && studio.runs > {runs_before}) || studio.error", timeout=WAIT
@@ -92,18 +76,18 @@ def draw_case(page, key: str, seed: int, colour: str | None, hint: str | None) -
         page.locator("#use-colour").set_checked(False)
     if key == "facades":
         page.click("[data-label='#0055ff']")  # window
-        stroke(page, [(0.3, 0.3), (0.4, 0.35), (0.45, 0.5)])
+        static_stroke(page, [(0.3, 0.3), (0.4, 0.35), (0.45, 0.5)])
         page.click("[data-tool=box]")
-        stroke(page, [(0.55, 0.55), (0.7, 0.75)])
+        static_stroke(page, [(0.55, 0.55), (0.7, 0.75)])
     else:
         page.click("[data-tool=pen]")
-        stroke(page, [(0.2, 0.8), (0.5, 0.6), (0.8, 0.85)])
+        static_stroke(page, [(0.2, 0.8), (0.5, 0.6), (0.8, 0.85)])
     if hint:
         page.locator("#canvas input.colour").fill(hint)  # picks the colour brush
-        stroke(page, [(0.35, 0.45), (0.6, 0.5)])
+        static_stroke(page, [(0.35, 0.45), (0.6, 0.5)])
     runs = page.evaluate("studio.runs")
     page.click("[data-tool=pen]")
-    stroke(page, [(0.1, 0.1), (0.15, 0.2)])  # the last stroke: its photo is the one compared
+    static_stroke(page, [(0.1, 0.1), (0.15, 0.2)])  # the last stroke: its photo is the one compared
     return settled(page, runs)
 
 
@@ -143,7 +127,7 @@ def test_page_tools(page, tmp_path):
     first = settled(page, runs)
     runs = page.evaluate("studio.runs")
     page.click("[data-tool=pen]")
-    stroke(page, [(0.1, 0.5), (0.9, 0.5)])
+    static_stroke(page, [(0.1, 0.5), (0.9, 0.5)])
     drawn = settled(page, runs)
     assert drawn["image"] != first["image"] and drawn["photo"] != first["photo"]
     runs = page.evaluate("studio.runs")

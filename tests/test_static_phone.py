@@ -7,26 +7,24 @@ from __future__ import annotations
 
 import math
 import os
-import re
-import shutil
 
 import numpy as np
 import pytest
 
 from app import static
 from app.registry import SHIPPED, Registry
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS, PHONE, page_vs_pytorch, static_last_run
+from tests.helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHONE,
+    needs_static_page,
+    page_vs_pytorch,
+    static_last_run,
+    static_stroke,
+)
 
 WAIT = 180_000  # ms; generous: the CI CPU may be shared
-pytestmark = [
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM), reason="needs Debian's chromium: apt-get install chromium"
-    ),
-    pytest.mark.skipif(
-        shutil.which("node") is None,
-        reason="node is not installed (the page's onnxruntime-web comes from npm): install Node 20, then `npm ci`",
-    ),
-]
+pytestmark = needs_static_page()
 
 
 @pytest.fixture(scope="module")
@@ -58,16 +56,6 @@ def wait_photo(page, runs_before: int) -> None:
     assert page.evaluate("studio.error") is None
 
 
-def stroke(page, points) -> None:
-    box = page.locator("#canvas .stack").bounding_box()
-    xy = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
-    page.mouse.move(*xy[0])
-    page.mouse.down()
-    for q in xy[1:]:
-        page.mouse.move(*q, steps=4)
-    page.mouse.up()
-
-
 def inside(box: dict, width: int, height: int) -> bool:
     return box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= width and box["y"] + box["height"] <= height
 
@@ -90,7 +78,7 @@ def test_photo_in_view_while_drawing(browser, site, width, height):
     assert not page.locator("#upload").is_visible()  # the page's own styles apply (a styled label opens it)
     scrolled = page.evaluate("[scrollX, scrollY]")
     runs = page.evaluate("studio.runs")
-    stroke(page, [(0.2, 0.9), (0.5, 0.7), (0.8, 0.95)])  # low on the canvas, where a pinned photo could sit
+    static_stroke(page, [(0.2, 0.9), (0.5, 0.7), (0.8, 0.95)])  # low on the canvas, where a pinned photo could sit
     wait_photo(page, runs)
     photo = page.locator("#photo").bounding_box()
     assert inside(photo, width, height), f"photo at {photo} in a {width}x{height} screen"
@@ -123,20 +111,16 @@ def cache_names(page) -> list[str]:
     return page.evaluate("async () => await caches.keys()")
 
 
-def worker_version(folder) -> str:
-    return re.search(r'const VERSION = "(\w+)"', (folder / "sw.js").read_text()).group(1)
-
-
 def test_offline_after_one_visit_then_updated(browser, tmp_path):
     out = tmp_path / "page"
-    static.export_static(out, ["edges2shoes"], Registry([SHIPPED]))
+    old = static.export_static(out, ["edges2shoes"], Registry([SHIPPED]))["version"]
     server = static.serve(out)
     port = server.server_port
     url = f"http://127.0.0.1:{port}/"
     context, page = phone_page(browser, url)
     page.wait_for_function("() => studio.offline !== null", timeout=WAIT)
     assert page.evaluate("studio.offline") == "ready"
-    assert cache_names(page) == [f"pix2pix-studio-{worker_version(out)}"]
+    assert cache_names(page) == [f"pix2pix-studio-{old}"]
     assert not page.evaluate("crossOriginIsolated")  # a plain host, first visit: one thread
     server.shutdown()
     server.server_close()
@@ -149,15 +133,13 @@ def test_offline_after_one_visit_then_updated(browser, tmp_path):
     assert threads == min(4, math.ceil((os.cpu_count() or 1) / 2))  # onnxruntime-web's choice once isolated
     runs = page.evaluate("studio.runs")
     page.click("[data-tool=pen]")
-    stroke(page, [(0.1, 0.5), (0.6, 0.55)])
+    static_stroke(page, [(0.1, 0.5), (0.6, 0.55)])
     wait_photo(page, runs)
     got, expected = page_vs_pytorch(static_last_run(page), SHIPPED / "edges2shoes")
     assert (np.abs(got - expected) <= 2).all(-1).mean() >= 0.999, f"on {threads} threads"
 
     # A new export on the same address replaces the cache, whole: the next visit is the new page.
-    old = worker_version(out)
-    static.export_static(out, ["edges2shoes", "facades"], Registry([SHIPPED]))
-    new = worker_version(out)
+    new = static.export_static(out, ["edges2shoes", "facades"], Registry([SHIPPED]))["version"]
     assert new != old
     server = static.serve(out, port=port)
     try:
