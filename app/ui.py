@@ -127,7 +127,8 @@ def build(registry: Registry, workers: int = 1) -> gr.Blocks:
     @page_errors("make variations")
     def more(key, drawing, seed, size, use_colour=False, colour=DEFAULT_COLOUR):
         seed, size = checked(seed, size)
-        shots = handlers.variations(translator(key), drawing, seed, size, handlers.VARIATIONS, chosen(use_colour, colour))
+        shots = handlers.variations(translator(key), drawing, seed, size, handlers.VARIATIONS, chosen(use_colour,
+                                                                                                      colour))
         return [(str(handlers.save_photo(shot, files_dir)), caption) for shot, caption in shots]
 
     @page_errors("load the map")
@@ -165,7 +166,8 @@ def build(registry: Registry, workers: int = 1) -> gr.Blocks:
         with gr.Row(equal_height=True):
             picker = gr.Dropdown(registry.choices, value=first, label="Model", scale=3, elem_id="model")
             size = gr.Radio(SIZES, value=256, label="Output size", scale=2)
-            seed = gr.Number(0, precision=0, minimum=0, maximum=handlers.MAX_SEED, label="Seed (noise and drawn colours)",
+            seed = gr.Number(0, precision=0, minimum=0, maximum=handlers.MAX_SEED,
+                             label="Seed (noise and drawn colours)",
                              scale=1)
         with gr.Row():
             with gr.Column():

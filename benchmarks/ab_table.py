@@ -5,28 +5,26 @@ checkpoints, because GAN scores move +-0.04 from one to the next).
         runs/ab/shoes-B:20000,25000 runs/ab/shoes-D:20000,25000 [--follow 24] [--stroke-width 5]
 
 For each RUN:STEPS it evaluates the kept checkpoints on the val split (the same `evaluate` as the
-cards; outputs under RUN/checkpoints/step_N/model/eval_DATA, DATA the data folder's name) and prints one markdown row per checkpoint with
+cards; outputs under RUN/checkpoints/step_N/model/eval_DATA, DATA the data folder's name) and prints one markdown row
+per checkpoint with
 its training wall time. A step written 5000+6000+7000 is the mean of those checkpoints' weights
 (`evaluate --step 5000,6000,7000`; outputs under RUN/checkpoints/mean_5000_6000_7000/model/eval_DATA).
 A step written @900 is the mean of the last three kept checkpoints trained for at most 900 s (wall time in their
 state.json): recipes at equal CPU time (benchmarks/equal_time.py trains them so).
-`--follow N` adds the user-colour test of benchmarks/hints_strokes.py (hint models), `--stroke-width` the structure and colour with lines redrawn that wide.
+`--follow N` adds the user-colour test of benchmarks/hints_strokes.py (hint models), `--stroke-width` the structure
+and colour with lines redrawn that wide.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from hints_strokes import follow  # noqa: E402
-from training.checkpoint import checkpoint_model  # noqa: E402
-from training.evaluate import evaluate  # noqa: E402
+from benchmarks.hints_strokes import follow
+from training.checkpoint import checkpoint_model
+from training.evaluate import evaluate
 
 COLUMNS = [("structure_ratio", "structure"), ("color_intersection", "colour/img"), ("color_spread_ratio", "spread"),
            ("checkerboard", "checker"), ("PSNR", "PSNR"), ("hinted_PSNR", "PSNR hinted"),
@@ -48,7 +46,8 @@ def row(run: Path, steps: list[int], data: str, limit: int, follow_n: int, strok
         cells.append(f"{follow(str(model), data, follow_n, quiet=True)['all']:.2f}" if "hinted_PSNR" in s else "-")
     state = run / "checkpoints" / f"step_{max(steps):08d}" / "state.json"
     wall = json.loads(state.read_text()).get("wall_seconds", float("nan"))
-    return f"| {run.parent.name}/{run.name} | {'+'.join(map(str, steps))} | {wall / 3600:.2f} | " + " | ".join(cells) + " |"
+    steps_text = "+".join(map(str, steps))
+    return f"| {run.parent.name}/{run.name} | {steps_text} | {wall / 3600:.2f} | " + " | ".join(cells) + " |"
 
 
 def steps_by_time(run: Path, seconds: float, count: int = 3) -> list[int]:

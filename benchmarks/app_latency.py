@@ -19,7 +19,8 @@ at once are identical. Finally --flood requests join at once: each must be answe
 Latency is measured over Gradio's HTTP API the way the page itself talks to the server: call
 /translate with the drawing as a PNG data URL in the payload (as the canvas sends it), read the
 result from the event stream as soon as it is pushed, fetch the photo. `--browser` also times
-mouse-up on the canvas -> the new photo shown, in headless Debian chromium. gradio_client is timed too, for reference: its event reader polls every 50 ms,
+mouse-up on the canvas -> the new photo shown, in headless Debian chromium. gradio_client is timed too, for reference:
+its event reader polls every 50 ms,
 which adds about 90 ms per call that a browser never sees.
 
 Weights are random unless assets/models/edges2cats is present (used as the compact model):
@@ -48,10 +49,10 @@ import torch
 from gradio_client import Client
 from PIL import Image, ImageDraw
 
+import models
+from app import handlers
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-import models  # noqa: E402
-from app import handlers  # noqa: E402
 
 SHIPPED_COMPACT = REPO / "assets" / "models" / "edges2cats"
 

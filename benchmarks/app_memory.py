@@ -70,7 +70,8 @@ def call(http: httpx.Client, base: str, name: str, data: list) -> None:
 
 class MallInfo2(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in
-                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+                 "keepcost")]
 
 
 def malloc_mb() -> dict | None:
@@ -89,7 +90,6 @@ def arenas(calls: int) -> dict:
     """Fresh-session /translate calls on an in-process studio: RSS against malloc's live and free."""
     import tempfile
 
-    sys.path.insert(0, str(REPO))
     import models
     from app import server
     from app.registry import Registry
@@ -227,7 +227,8 @@ def main() -> None:
             results["warm"] = memory_mb(server.pid)
             t0 = time.perf_counter()
             for i in range(args.calls):
-                call(http, base, "translate", ["facades" if i % 2 else "edges2cats", drawing(i), i, 256, False, "#000000"])
+                call(http, base, "translate", ["facades" if i % 2 else "edges2cats", drawing(i), i, 256, False,
+                                               "#000000"])
                 if (i + 1) % 100 == 0:
                     results[f"after_{i + 1}"] = memory_mb(server.pid)
                     print(i + 1, results[f"after_{i + 1}"], flush=True)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
-import sys
 import tempfile
 from pathlib import Path
 
@@ -26,15 +25,19 @@ import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from models.translator import Translator  # noqa: E402
-from training.checkpoint import (DISCRIMINATOR, OPTIMIZERS, flatten_optimizers, load_carried,  # noqa: E402
-                                 load_checkpoint, write_carried)
-from training.config import read_run_config  # noqa: E402
-from training.data import PairDataset  # noqa: E402
-from training.evaluate import to_uint8  # noqa: E402
-from training.trainer import Trainer  # noqa: E402
+from models.translator import Translator
+from training.checkpoint import (
+    DISCRIMINATOR,
+    OPTIMIZERS,
+    flatten_optimizers,
+    load_carried,
+    load_checkpoint,
+    write_carried,
+)
+from training.config import read_run_config
+from training.data import PairDataset
+from training.evaluate import to_uint8
+from training.trainer import Trainer
 
 WAYS = ("exact", "carried", "no Adam", "fresh D")
 
@@ -74,8 +77,8 @@ def main() -> None:
         folder = Path(tmp) / "model"
         folder.mkdir()
         write_carried(folder, start["D"], *flatten_optimizers(trainer.optimizers))
-        print(f"{args.run} step {args.step}: {DISCRIMINATOR} {(folder / DISCRIMINATOR).stat().st_size / 2**20:.1f} MiB, "
-              f"{OPTIMIZERS} {(folder / OPTIMIZERS).stat().st_size / 2**20:.1f} MiB")
+        d_mib, adam_mib = ((folder / name).stat().st_size / 2**20 for name in (DISCRIMINATOR, OPTIMIZERS))
+        print(f"{args.run} step {args.step}: {DISCRIMINATOR} {d_mib:.1f} MiB, {OPTIMIZERS} {adam_mib:.1f} MiB")
         val = PairDataset(cfg.data.root, dataclasses.replace(cfg.data, jitter=False, flip=False), "val",
                           cfg.model.input_kind == "labels", train=False, progress=False)
         n = min(args.limit, len(val))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,11 +18,9 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from models.networks import Discriminator, Generator  # noqa: E402
-from training.checkpoint import flatten_optimizer, resume_checkpoint, save_checkpoint  # noqa: E402
-from training.config import make_config  # noqa: E402
+from models.networks import Discriminator, Generator
+from training.checkpoint import flatten_optimizer, resume_checkpoint, save_checkpoint
+from training.config import make_config
 
 
 def median_seconds(fn, repeats: int) -> float:

@@ -23,19 +23,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import models  # noqa: E402
-from app.handlers import parse_colour  # noqa: E402
-from hed_edges.catfaces import has_face  # noqa: E402
+import models
+from app.handlers import parse_colour
+from hed_edges.catfaces import has_face
 
 CANVAS, SIZE = 512, 256
 GROUND_MARGIN = 8  # px at SIZE: a rim this wide around the shape may be shadow or antialiasing

@@ -29,10 +29,9 @@ from PIL import Image
 from scipy import ndimage
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from hed_edges.detect import hed_probability  # noqa: E402
-from hed_edges.metrics import scores  # noqa: E402
-from hed_edges.postprocess import nms_map, thin_edges  # noqa: E402
+from hed_edges.detect import hed_probability
+from hed_edges.metrics import scores
+from hed_edges.postprocess import nms_map, thin_edges
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "bsds500-test"
 

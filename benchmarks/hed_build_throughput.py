@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,9 +18,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from hed_edges.build import build_dataset  # noqa: E402
-from hed_edges.pairs import IMAGE_SUFFIXES  # noqa: E402
+from hed_edges.build import build_dataset
+from hed_edges.pairs import IMAGE_SUFFIXES
 
 DEFAULT_PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cats"
 

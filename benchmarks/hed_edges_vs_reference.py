@@ -22,10 +22,9 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from hed_edges.detect import canny_probability, hed_probability  # noqa: E402
-from hed_edges.metrics import edge_f1, scores  # noqa: E402
-from hed_edges.postprocess import postprocess  # noqa: E402
+from hed_edges.detect import canny_probability, hed_probability
+from hed_edges.metrics import edge_f1, scores
+from hed_edges.postprocess import postprocess
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "edges2shoes"
 

@@ -4,7 +4,8 @@
 
 With `--hint-fill` the generator spreads the hints over the drawing before its first conv (a
 relaxation on a 64x64 grid that runs until no path shortens, and for `harmonic` a sparse solve on
-that grid), so hinted calls cost more than plain ones; without hints the fill stops after one pass. Prints the median ms at 256 and 512.
+that grid), so hinted calls cost more than plain ones; without hints the fill stops after one pass. Prints the median
+ms at 256 and 512.
 """
 from __future__ import annotations
 
@@ -12,14 +13,13 @@ import argparse
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
 from PIL import Image, ImageDraw
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import models  # noqa: E402
+import models
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "assets" / "examples"
 
@@ -58,10 +58,11 @@ def main() -> None:
     drawing = Image.open(EXAMPLES / f"{translator.config.name}.png").convert("RGB")
     hints = hint_layer(drawing.size)
     g = translator.config.generator
-    print(f"{args.model}: hint fill {g.hint_fill_mode if g.hint_fill else 'off'}, {args.threads} thread(s), median of {args.repeats}")
+    print(f"{args.model}: hint fill {g.hint_fill_mode if g.hint_fill else 'off'}, {args.threads} thread(s), "
+          f"median of {args.repeats}")
     for size in (256, 512):
-        plain = median_ms(lambda: translator(drawing, seed=0, size=size), args.repeats)
-        hinted = median_ms(lambda: translator(drawing, hints=hints, seed=0, size=size), args.repeats)
+        plain = median_ms(partial(translator, drawing, seed=0, size=size), args.repeats)
+        hinted = median_ms(partial(translator, drawing, hints=hints, seed=0, size=size), args.repeats)
         print(f"  {size}: {plain:.0f} ms without hints, {hinted:.0f} ms with three hint strokes")
 
 

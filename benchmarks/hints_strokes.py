@@ -14,7 +14,8 @@ of thin ones on structure and colour. `ceiling`: how much of the 1-px lines surv
 the edge F1 of the thickened lines thinned again (skimage skeletonize) against the originals: near 1
 means a seam-free model could score as well from thick lines as from thin ones. `follow` (hint
 models): a user's colour, not the photo's. Three brush strokes (4-px radius at 256, the studio's
-default) of one palette colour go on the object of each val photo; it prints how far the object's mean Lab (a*, b*) moves from the unhinted output
+default) of one palette colour go on the object of each val photo; it prints how far the object's mean Lab (a*, b*)
+moves from the unhinted output
 towards that colour (1: all the way, 0: ignored) and the hue error left, per colour, and writes a
 sheet (lines + strokes | no hints | hinted) to look at.
 """
@@ -23,20 +24,17 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from training.config import DataConfig, make_config  # noqa: E402
-from training.data import PairDataset, list_images, step_generator  # noqa: E402
-from training.hints import sample_hints  # noqa: E402
-from training.strokes import augment_strokes  # noqa: E402
-from training.trainer import Trainer  # noqa: E402
+from training.config import DataConfig, make_config
+from training.data import PairDataset, list_images, step_generator
+from training.hints import sample_hints
+from training.strokes import augment_strokes
+from training.trainer import Trainer
 
 SCORES = ("structure_ratio", "color_intersection", "color_intersection_pooled", "PSNR", "L1")
 

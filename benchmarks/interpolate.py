@@ -13,15 +13,12 @@ much of a fine-tune's gain and loss a model halfway keeps).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from models.checkpoint import load_generator, save_model  # noqa: E402
-from training.checkpoint import copy_carried  # noqa: E402
+from models.checkpoint import load_generator, save_model
+from training.checkpoint import copy_carried
 
 
 def interpolate(a: Path, b: Path, alpha: float, out: Path, prior_from: str = "b") -> Path:

@@ -17,13 +17,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from models.shipped import SHIPPED
+from training.card import METRIC_ROWS
+from training.config import OBJECTIVES, make_config
+from training.evaluate import evaluate
+from training.recipes import ASSETS
+from training.trainer import run_training
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-from training.card import METRIC_ROWS  # noqa: E402
-from training.config import OBJECTIVES, make_config  # noqa: E402
-from training.evaluate import evaluate  # noqa: E402
-from training.recipes import ASSETS, RECIPES  # noqa: E402
-from training.trainer import run_training  # noqa: E402
 
 
 def comparison_sheet(eval_dirs: dict[str, Path], out: Path, rows: int = 5) -> None:
@@ -40,15 +41,16 @@ def comparison_sheet(eval_dirs: dict[str, Path], out: Path, rows: int = 5) -> No
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("name", choices=sorted(RECIPES))
+    p.add_argument("name", choices=sorted(SHIPPED))
     p.add_argument("--steps", type=int, required=True, help="training steps per objective")
     p.add_argument("--objectives", nargs="+", choices=OBJECTIVES, default=["l1", "l1+cgan"])
-    p.add_argument("--data", help="prepared dataset (default: data/NAME, made by `python -m training ship NAME --stages prepare`)")
+    p.add_argument("--data", help="prepared dataset (default: data/NAME, made by `python -m training ship NAME "
+                                  "--stages prepare`)")
     p.add_argument("--runs", default="runs/ablation")
     p.add_argument("--device", default="auto")
     args = p.parse_args()
 
-    recipe = RECIPES[args.name]
+    recipe = SHIPPED[args.name]
     data = args.data or f"data/{args.name}"
     eval_dirs, results = {}, {}
     for objective in args.objectives:
@@ -76,7 +78,8 @@ def main() -> None:
     ]
     for key, label, fmt in rows:
         lines.append(f"| {label} | " + " | ".join(fmt.format(results[o][key]) for o in args.objectives) + " |")
-    lines.append("| training wall time, h | " + " | ".join(f"{results[o]['hours']:.2f}" for o in args.objectives) + " |")
+    hours = " | ".join(f"{results[o]['hours']:.2f}" for o in args.objectives)
+    lines.append(f"| training wall time, h | {hours} |")
     lines += ["", "![ablation](ablation.jpg)", "",
               "Columns: input | " + " | ".join(args.objectives) + " | real photo."]
     (dest / "ablation.md").write_text("\n".join(lines) + "\n")

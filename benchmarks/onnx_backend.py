@@ -12,18 +12,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import models  # noqa: E402
-from app import examples  # noqa: E402
-from app.registry import SHIPPED  # noqa: E402
+import models
+from app import examples
+from app.registry import SHIPPED
 
 
 def main() -> None:

@@ -17,7 +17,6 @@ import argparse
 import json
 import math
 import statistics
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,11 +24,8 @@ from PIL import Image
 from scipy.stats import binomtest
 from skimage.color import rgb2lab
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from hed_edges.catfaces import has_face  # noqa: E402
-from side_by_side import columns  # noqa: E402
+from benchmarks.side_by_side import columns
+from hed_edges.catfaces import has_face
 
 LOWER_IS_BETTER = {"L1", "hinted_L1", "checkerboard", "edge_frame_fake"}
 
@@ -57,7 +53,8 @@ def main() -> None:
     old, new = rows(args.old), rows(args.new)
     files = sorted(old)
     if sorted(new) != files:
-        raise SystemExit(f"{args.old} and {args.new} scored different pairs: evaluate both on the same data and --limit")
+        raise SystemExit(f"{args.old} and {args.new} scored different pairs: evaluate both on the same data and "
+                         "--limit")
     print(f"{args.old} -> {args.new}: {len(files)} pairs\n")
     print("| score | old | new | new - old (s.e.) | new better in |\n|---|---|---|---|---|")
     keys = [k for k, v in old[files[0]].items()  # the real photos' own scores are the same on both sides

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 import tempfile
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from models.checkpoint import load_generator, save_model  # noqa: E402
-from models.networks import Generator, resize_state_dict  # noqa: E402
-from training.evaluate import evaluate  # noqa: E402
+from models.checkpoint import load_generator, save_model
+from models.networks import Generator, resize_state_dict
+from training.evaluate import evaluate
 
 KEYS = ("structure_ratio", "PSNR", "L1", "color_intersection", "color_spread_ratio", "checkerboard",
         "checkerboard_real")

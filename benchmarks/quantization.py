@@ -9,7 +9,6 @@ on the val inputs with the same dropout seed, and reports the mean absolute pixe
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
@@ -17,12 +16,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from models import load, save_model  # noqa: E402
-from training.config import DataConfig  # noqa: E402
-from training.data import PairDataset  # noqa: E402
-from training.evaluate import to_uint8  # noqa: E402
+from models import load, save_model
+from training.config import DataConfig
+from training.data import PairDataset
+from training.evaluate import to_uint8
 
 
 def main() -> None:

@@ -16,22 +16,17 @@ import argparse
 import json
 import shutil
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import models  # noqa: E402
-from app import static  # noqa: E402
-from app.registry import SHIPPED, Registry  # noqa: E402
-from models import export  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from static_page import DESKTOP, latencies  # noqa: E402
+import models
+from app import static
+from app.registry import SHIPPED, Registry
+from benchmarks.static_page import DESKTOP, latencies
+from models import export
 
 
 def page_inputs(generator, config, files: list[Path], seed: int = 0) -> list[dict]:
@@ -96,7 +91,8 @@ def main() -> None:
         mean_diff.append(np.abs(a - b).mean())
         max_diff.append(np.abs(a - b).max())
     print(f"{args.model}: int8 against float32 on {len(feeds)} val drawings: PSNR {statistics.mean(psnr):.1f} dB "
-          f"(lowest {min(psnr):.1f}), mean difference {statistics.mean(mean_diff):.2f}/255, largest {max(max_diff):.0f}/255")
+          f"(lowest {min(psnr):.1f}), mean difference {statistics.mean(mean_diff):.2f}/255, "
+          f"largest {max(max_diff):.0f}/255")
     print(f"ONNX size: float16 weights {len(export.to_onnx(generator, 256)) / 1e6:.1f} MB, "
           f"int8 {(tmp / 'int8.onnx').stat().st_size / 1e6:.1f} MB")
 

@@ -27,18 +27,15 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from app import static  # noqa: E402
-from app.registry import SHIPPED, Registry  # noqa: E402
-from tests.helpers import page_vs_pytorch, static_last_run, static_page  # noqa: E402
+from app import static
+from app.registry import SHIPPED, Registry
+from tests.helpers import page_vs_pytorch, static_last_run, static_page
 
 WAIT = 120_000
 PHONE_SLOWDOWN = 4

@@ -25,16 +25,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from train_infer import make_pairs
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from models import GeneratorConfig, ModelConfig, Translator  # noqa: E402
-from models.networks import Generator  # noqa: E402
-from training.config import PRESETS, make_config  # noqa: E402
-from training.evaluate import checkerboard_score  # noqa: E402
-from training.trainer import Trainer  # noqa: E402
-
-from train_infer import make_pairs  # noqa: E402
+from models import GeneratorConfig, ModelConfig, Translator
+from models.networks import Generator
+from training.config import PRESETS, make_config
+from training.evaluate import checkerboard_score
+from training.trainer import Trainer
 
 
 @dataclass(frozen=True)
@@ -68,7 +65,8 @@ ROWS = {
 def make_trainer(s: Setting, data: Path, run: Path) -> Trainer:
     cfg = make_config("bench", str(data), preset="compact", device="cpu", batch_size=s.batch_size,
                       upsample=s.upsample, compile=s.compile, diffaugment=s.diffaugment, channels_last=s.channels_last,
-                      feature_matching=s.feature_matching, padding=s.padding, save_every=10**9, sample_every=10**9, log_every=10**9)
+                      feature_matching=s.feature_matching, padding=s.padding, save_every=10**9, sample_every=10**9,
+                      log_every=10**9)
     return Trainer(cfg, run, progress=False)
 
 
@@ -152,7 +150,8 @@ def main() -> None:
         med = statistics.median(r)
         results.append({"row": name, **asdict(s), "train_img_per_s": round(med, 2), "runs": [round(x, 2) for x in r]})
         ratio = f"x{med / base:.2f}" if base else ""
-        print(f"| {name} | {s.batch_size} | {s.channels_last} | {s.threads} | {s.compile} | {s.upsample} | {s.padding} | "
+        print(f"| {name} | {s.batch_size} | {s.channels_last} | {s.threads} | {s.compile} | {s.upsample} | "
+              f"{s.padding} | "
               f"{s.diffaugment or '-'} | {s.feature_matching:g} | {med:.2f} ({min(r):.2f}-{max(r):.2f}) | {ratio} |")
     infer = []
     if not args.no_inference:

@@ -12,7 +12,6 @@ import argparse
 import json
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,12 +20,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from models import ModelConfig, Translator  # noqa: E402
-from models.networks import Discriminator  # noqa: E402
-from training.config import make_config  # noqa: E402
-from training.trainer import Trainer  # noqa: E402
+from models import ModelConfig, Translator
+from models.networks import Discriminator
+from training.config import make_config
+from training.trainer import Trainer
 
 
 def make_pairs(folder: Path, n: int = 8) -> None:

@@ -12,17 +12,15 @@ from __future__ import annotations
 import argparse
 import io
 import socket
-import sys
 from pathlib import Path
 
 import torch
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from app import server
+from app.registry import Registry
 
-from app import server  # noqa: E402
-from app.registry import Registry  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

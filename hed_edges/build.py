@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import torch
 from PIL import Image
@@ -18,9 +18,21 @@ from models.images import BadImageError, open_image, to_rgb
 from .catfaces import head_crop
 from .detect import edge_masks, resolve_detector
 from .net import ensure_weights
-from .pairs import (EDGES2PHOTO, IMAGE_SUFFIXES, MANIFEST, NothingBuiltError, count_pairs, read_manifest,
-                    remove_stale_temps, require_pairs, save_atomic, side_by_side, split_of, square,
-                    write_json_atomic)
+from .pairs import (
+    EDGES2PHOTO,
+    IMAGE_SUFFIXES,
+    MANIFEST,
+    NothingBuiltError,
+    count_pairs,
+    read_manifest,
+    remove_stale_temps,
+    require_pairs,
+    save_atomic,
+    side_by_side,
+    split_of,
+    square,
+    write_json_atomic,
+)
 from .postprocess import to_image
 
 MANIFEST_EVERY = 50  # results between manifest rewrites: bounds what a crash loses from the skip report

@@ -10,8 +10,17 @@ from tqdm import tqdm
 
 from models.images import BadImageError, open_image, to_rgb
 
-from .pairs import (LABELS2FACADE, MANIFEST, count_pairs, remove_stale_temps, require_pairs, save_atomic,
-                    side_by_side, split_of, write_json_atomic)
+from .pairs import (
+    LABELS2FACADE,
+    MANIFEST,
+    count_pairs,
+    remove_stale_temps,
+    require_pairs,
+    save_atomic,
+    side_by_side,
+    split_of,
+    write_json_atomic,
+)
 
 FACADE_LABELS: list[tuple[str, tuple[int, int, int]]] = [
     ("background", (0, 0, 170)),

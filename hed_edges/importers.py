@@ -7,8 +7,19 @@ from tqdm import tqdm
 
 from models.images import BadImageError, open_image, to_rgb
 
-from .pairs import (EDGES2PHOTO, IMAGE_SUFFIXES, MANIFEST, SPLITS, NothingBuiltError, count_pairs,
-                    remove_stale_temps, require_pairs, save_atomic, side_by_side, write_json_atomic)
+from .pairs import (
+    EDGES2PHOTO,
+    IMAGE_SUFFIXES,
+    MANIFEST,
+    SPLITS,
+    NothingBuiltError,
+    count_pairs,
+    remove_stale_temps,
+    require_pairs,
+    save_atomic,
+    side_by_side,
+    write_json_atomic,
+)
 
 
 def halves(pair, name: str):

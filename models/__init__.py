@@ -1,7 +1,14 @@
 """pix2pix networks, model folders (safetensors + JSON config) and inference."""
 from .checkpoint import (
-    BadModelError, MissingWeightsError, ModelError, check_folder, find_models, is_model_folder, load_generator,
-    read_card, save_model,
+    BadModelError,
+    MissingWeightsError,
+    ModelError,
+    check_folder,
+    find_models,
+    is_model_folder,
+    load_generator,
+    read_card,
+    save_model,
 )
 from .config import ConfigError, DiscriminatorConfig, GeneratorConfig, ModelConfig
 from .images import BadImageError, check_size, open_image, to_rgb

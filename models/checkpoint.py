@@ -84,7 +84,8 @@ def remove_temps(folder: Path) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def save_model(folder: str | Path, generator: Generator, config: ModelConfig, dtype: torch.dtype = torch.float32) -> Path:
+def save_model(folder: str | Path, generator: Generator, config: ModelConfig,
+               dtype: torch.dtype = torch.float32) -> Path:
     """Write a self-describing model folder; `dtype=torch.float16` halves the file size."""
     folder = Path(folder)
     state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in generator.state_dict().items()}

@@ -25,6 +25,15 @@ class ConfigError(ValueError):
     """A config that can't describe a model or run; the one-line message names the key and why."""
 
 
+def option(default: Any = dataclasses.MISSING, *, help: str, group: str = "advanced",
+           default_factory: Any = dataclasses.MISSING, **argparse_kwargs: Any) -> Any:
+    """A config field that is also a `python -m training` option. Its help text and --help group (basic, recipe,
+    advanced) sit beside the value; the command lines are generated from them (models.cli.add_options), so a new
+    option is one field. `argparse_kwargs` (flag, metavar, nargs, ...) only where the field's type does not say."""
+    return field(default=default, default_factory=default_factory,
+                 metadata={"option": {"help": help, "group": group, **argparse_kwargs}})
+
+
 @dataclass(frozen=True)
 class Range:
     """Inclusive bounds for a number field (or each number of a tuple field), used as
@@ -72,46 +81,71 @@ class JsonConfig:
 class GeneratorConfig:
     """U-Net (paper appendix 6.1.1) or the same net without skips ("encoder_decoder")."""
 
-    arch: Literal["unet", "encoder_decoder"] = "unet"
+    arch: Literal["unet", "encoder_decoder"] = option("unet", help="the U-Net, or the same net without skips")
     in_channels: Annotated[int, Range(1, 16)] = 3
     out_channels: Annotated[int, Range(1, 16)] = 3
-    ngf: Annotated[int, Range(1, 512)] = 64  # bounded: a config alone must not ask for gigabytes
-    norm: Norm = "batch"
+    ngf: Annotated[int, Range(1, 512)] = option(  # bounded: a config alone must not ask for gigabytes
+        64, help="generator width (default: the preset's); with --init-from, a larger one widens its generator: the "
+                 "same output at step 0, new channels that learn")
+    norm: Norm = option("batch", help="G's and D's normalisation")
     dropout: Annotated[float, Range(0, 1)] = 0.5
-    num_downs: Annotated[int, Range(5, 10)] = 8  # 8 downsamplings take 256x256 to 1x1
+    num_downs: Annotated[int, Range(5, 10)] = option(
+        8, help="U-Net depth: 8 halvings take 256x256 to 1x1; the crop must be a multiple of 2**N")
     # How the decoder doubles resolution. "deconv" is the paper (4x4 stride-2 transposed conv);
     # it leaves a 2/4/8-px checkerboard (Odena et al. 2016). "resize": nearest x2 + 3x3 conv;
     # "subpixel": 3x3 conv to 4x channels + PixelShuffle, ICNR-initialised (Aitken et al. 2017).
-    upsample: Literal["deconv", "resize", "subpixel"] = "deconv"
+    upsample: Literal["deconv", "resize", "subpixel"] = option(
+        "deconv", group="recipe",
+        help="decoder upsampling: deconv (default, the paper), resize (nearest x2 + 3x3 conv) or subpixel "
+             "(PixelShuffle, ICNR init); the last two leave no checkerboard. With --init-from a deconv model, resize "
+             "starts from its deconvs projected to resize-convs")
     # What the convs see past the image's border. "zeros" is the paper's code; against white paper a zero
     # pad reads as a line round the frame, and zero-padded models paint a frame (issue 28: a third of the
     # cats' invented edges lay in the outer 10 px). "reflect" mirrors the image (the upsampling convs
     # repeat their input's border pixel, which for "resize" is exactly a mirror at the output's size).
     # "reflect-outer" mirrors only where maps are at least 1/8 of the image, and zero-pads deeper
     # (networks.level_padding). The weights are the same either way, so a fine-tune may switch.
-    padding: Padding = "zeros"
+    padding: Padding = option(
+        "zeros", group="recipe",
+        help="what G's and D's convs see past the image border: zeros (default, the paper's code), reflect (the image "
+             "mirrored; zero-padded models paint a frame round white paper) or reflect-outer (mirrored where maps are "
+             "at least 1/8 of the image, zeros deeper: no frame, and the deep layers still know where the middle is). "
+             "With --init-from: the source's, unless given (the weights are the same either way)")
     # Colour hints (issue 11): the input also carries sparse hint colours (3 ch, [-1, 1], 0 where
     # none) and their mask (1 ch). `in_channels` stays the condition image's own channels.
     hints: bool = False
     # The hint layer also goes, pooled to each level's size, into every encoder conv (zero-initialised
     # when fine-tuning): at the input alone a U-Net learns to stamp a hint's colour around it, while
     # the deep levels that paint the whole object see it only through seven convs.
-    hints_every_scale: bool = False
+    hints_every_scale: bool = option(
+        False, help="feed the hint layer, pooled, to every encoder level too, not only to the first conv, so a few "
+                    "hints can colour the whole object (needs --hints)")
     # G also sees the hints spread over the drawing (models.hints.fill_hints: a colour + its reach,
     # 4 more channels into the first conv only; D's condition stays lines + hints). The colour is the
     # geodesic nearest hint's ("nearest") or the hints interpolated smoothly between lines ("harmonic").
-    hint_fill: bool = False
+    hint_fill: bool = option(
+        False, group="recipe", nargs="?", const=True, choices=FILL_MODES, metavar="MODE",
+        help="also give G the hints spread over the drawing, so a few hints colour whole regions (needs --hints). "
+             "MODE nearest (the default; with --init-from, the source's mode): each pixel takes the colour of the "
+             "hint nearest without crossing a line; harmonic: the hints' colours blend smoothly between lines, like "
+             "shading")
     hint_fill_mode: FillMode = "nearest"
     # G also takes one colour for the whole object (constant planes after the condition, into the first
     # conv only; D does not see them). From lines alone the colour is ambiguous and L1 averages every
     # object to one palette; trained with the photo's own object colour, at test time the colour is
     # drawn (by seed) from the training photos' colours kept in the weights (`palette_prior`), so seeds
     # give different plausible colours: BicycleGAN's latent code with a hand-made encoder.
-    palette: bool = False
+    palette: bool = option(
+        False, group="recipe",
+        help="also give G one colour for the whole object: the photo's in training, and at test time, for a drawing "
+             "without hints, one drawn by seed from the training photos' colours, so seeds give different plausible "
+             "colours instead of one averaged palette")
     # G also sees the centre lines of its strokes (skeletonised to 1 px, models.strokes.centre_lines: one
     # more channel into the first conv, after everything else; D does not see it): thinned 5-px val lines
     # score as 1-px ones, while the strokes as drawn still carry what thinning loses (filled shapes).
-    centre_lines: bool = False
+    centre_lines: bool = option(
+        False, help="also give G its strokes thinned to their 1-px centre lines, one more input channel beside the "
+                    "strokes as drawn (edges/sketch inputs; no shipped model uses it: see the shoes card)")
 
     @property
     def condition_channels(self) -> int:
@@ -123,10 +157,10 @@ class GeneratorConfig:
 class DiscriminatorConfig:
     """PatchGAN; `patch` is the receptive field (1 = PixelGAN, 16, 70, 286 = ImageGAN at 256)."""
 
-    patch: Literal[1, 16, 70, 286] = 70
+    patch: Literal[1, 16, 70, 286] = option(70, help="PatchGAN receptive field")
     conditional: bool = True
-    ndf: Annotated[int, Range(1, 512)] = 64
-    norm: Norm = "batch"
+    ndf: Annotated[int, Range(1, 512)] = option(64, help="discriminator width (default: the preset's)")
+    norm: Norm = "batch"  # as the generator's
     padding: Padding = "zeros"  # as the generator's (GeneratorConfig.padding)
 
 
@@ -137,7 +171,7 @@ class ModelConfig(JsonConfig):
     name: str = "pix2pix"
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     # What the input looks like; the app and the translator pick resampling and padding from it.
-    input_kind: Literal["edges", "labels", "sketch", "image"] = "edges"
+    input_kind: Literal["edges", "labels", "sketch", "image"] = option("edges", help="what the input images are")
     pad_color: Annotated[tuple[int, int, int], Range(0, 255)] = (255, 255, 255)
     # Free-form provenance: data, command, device, steps, wall time, metrics.
     training: dict[str, Any] = field(default_factory=dict)

@@ -10,7 +10,6 @@ from PIL import Image, ImageDraw, ImageFilter
 from models import GeneratorConfig, ModelConfig, save_model
 from models.networks import Generator
 
-
 TINY = dict(ngf=4, ndf=4, num_downs=6, load_size=72, crop_size=64, save_every=10**6, sample_every=10**6)
 
 

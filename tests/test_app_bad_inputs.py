@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -136,22 +137,21 @@ def test_every_endpoint_survives_the_corpus(studio, corpus):
         url = as_url(path)
         for key in ("edges2cats", "facades"):
             seen[f"translate {key} {name}"] = outcome(
-                lambda: client.predict(key, {"image": url, "hints": None}, 0, 256, api_name="/translate"),
+                partial(client.predict, key, {"image": url, "hints": None}, 0, 256, api_name="/translate"),
                 sensible)
             seen[f"upload_map {key} {name}"] = outcome(
-                lambda: client.predict(handle_file(str(path)), key, api_name="/upload_map"), sensible_canvas)
+                partial(client.predict, handle_file(str(path)), key, api_name="/upload_map"), sensible_canvas)
         seen[f"hints {name}"] = outcome(
-            lambda: client.predict("edges2cats", dict(good_drawing(), hints=url), 0, 256,
-                                   api_name="/translate"),
+            partial(client.predict, "edges2cats", dict(good_drawing(), hints=url), 0, 256, api_name="/translate"),
             sensible)
         seen[f"variations {name}"] = outcome(
-            lambda: client.predict("edges2cats", {"image": url}, 0, 256, api_name="/variations"),
+            partial(client.predict, "edges2cats", {"image": url}, 0, 256, api_name="/variations"),
             lambda shots: [sensible(s["image"]) for s in shots])
         seen[f"rectangles {name}"] = outcome(
-            lambda: client.predict({"image": url}, "facades", api_name="/rectangles"), sensible_canvas)
+            partial(client.predict, {"image": url}, "facades", api_name="/rectangles"), sensible_canvas)
         if not name.startswith("mode-") or name in ("mode-RGBA.png", "mode-CMYK.tiff"):  # edges cost time
             seen[f"upload_photo {name}"] = outcome(
-                lambda: client.predict(handle_file(str(path)), "edges2cats", api_name="/upload_photo"),
+                partial(client.predict, handle_file(str(path)), "edges2cats", api_name="/upload_photo"),
                 sensible_canvas)
         assert proc.poll() is None, f"the server died on {name}"
     refused = {k for k, v in seen.items() if v == "refused"}

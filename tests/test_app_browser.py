@@ -23,7 +23,8 @@ SHOTS = os.environ.get("STUDIO_SCREENSHOTS", "/tmp")
 WAIT = 180_000  # ms; generous: the CI CPU may be shared and chromium renders in software
 WINDOW, BACKGROUND = (0, 85, 255), (0, 0, 170)
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium: apt-get install chromium")
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                                reason="needs Debian's chromium: apt-get install chromium")
 
 
 @pytest.fixture(scope="module")

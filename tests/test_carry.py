@@ -3,6 +3,7 @@ import json
 
 import pytest
 import torch
+from helpers import make_dataset, make_model, tiny
 from safetensors import safe_open
 from safetensors.torch import load_file
 
@@ -10,8 +11,6 @@ import models
 from training.checkpoint import DISCRIMINATOR, OPTIMIZERS, checkpoint_model, copy_carried, write_carried
 from training.config import ConfigError
 from training.trainer import Trainer, run_training
-
-from helpers import make_dataset, make_model, tiny
 
 
 @pytest.fixture(scope="module")
@@ -119,8 +118,8 @@ def test_ship_discriminator_stage_gives_a_shipped_generator_a_d_and_leaves_its_w
     model = make_model(tmp_path / "assets" / "edges2shoes", ngf=4, num_downs=6, name="edges2shoes")
     weights = (model / "model.safetensors").read_bytes()
     make_dataset(tmp_path / "data" / "edges2shoes", n_train=2, n_val=1)
-    card = recipes.ship("edges2shoes", data_root=str(tmp_path / "data"), runs=str(tmp_path / "runs"), device="cpu",
-                        stages=("discriminator",), options={"d_warmup": 2, "ndf": 4})
+    card = recipes.ship("edges2shoes", data_root=str(tmp_path / "data"), runs=str(tmp_path / "runs"),
+                        stages=("discriminator",), options={"d_warmup": 2, "ndf": 4, "device": "cpu"})
     assert (model / "model.safetensors").read_bytes() == weights  # G frozen, and its file untouched
     moments = load_file(model / OPTIMIZERS)
     assert (model / DISCRIMINATOR).is_file() and moments and all(k.startswith("D.") for k in moments)

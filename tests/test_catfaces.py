@@ -5,14 +5,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from helpers import cat_face_photo, make_dataset, make_model
 from PIL import Image
 
 from hed_edges.__main__ import main as hed_cli
 from hed_edges.build import build_dataset
 from hed_edges.catfaces import find_faces, head_box, head_crop
 from training.evaluate import evaluate
-
-from helpers import cat_face_photo, make_dataset, make_model
 
 REPO = Path(__file__).resolve().parents[1]
 

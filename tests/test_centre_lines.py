@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import torch
+from helpers import tiny
 from PIL import Image
 
 import models
@@ -10,8 +11,6 @@ from models.translator import to_tensor
 from training.config import make_config
 from training.strokes import thicken_lines
 from training.trainer import Trainer
-
-from helpers import tiny
 
 
 def test_centre_lines_of_any_pen_is_the_stroke_centre():

@@ -5,11 +5,10 @@ import os
 import numpy as np
 import pytest
 import torch
+from helpers import make_dataset, make_model, make_pair
 
 from hed_edges.__main__ import main as hed_cli
 from training.__main__ import main as training_cli
-
-from helpers import make_dataset, make_model, make_pair
 
 
 @pytest.fixture(scope="module")

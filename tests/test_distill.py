@@ -3,14 +3,13 @@ import json
 
 import pytest
 import torch
+from helpers import tiny
 
 from models.config import ConfigError
 from training.__main__ import main as training_cli
 from training.config import DataConfig
 from training.data import PairDataset
 from training.trainer import Trainer
-
-from helpers import tiny
 
 
 @pytest.fixture(scope="module")

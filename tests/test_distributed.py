@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from helpers import make_dataset
 
 REPO = Path(__file__).resolve().parents[1]

@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from models.shipped import SHIPPED
 from training.card import ALL_FIGURES, CARD_FIGURES, figure, models_table
-from training.recipes import ASSETS, RECIPES
+from training.recipes import ASSETS
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text()
 SCREENSHOT = REPO / "docs" / "studio.png"
-TITLES = {name: recipe.title for name, recipe in RECIPES.items()}
+TITLES = {name: recipe.title for name, recipe in SHIPPED.items()}
 
 
 def code_lines(text: str) -> list[str]:
@@ -60,7 +61,7 @@ def test_model_tables_are_the_figures_in_metrics_json():
     assert readme_table in README, f"README's model table should read:\n{readme_table}"
     full = models_table(ASSETS, TITLES, ALL_FIGURES, up="../")
     assert full in (REPO / "docs" / "measurements.md").read_text(), f"measurements.md's table should read:\n{full}"
-    for name in RECIPES:  # the card shows the same figures, the same way
+    for name in SHIPPED:  # the card shows the same figures, the same way
         config = __import__("json").loads((ASSETS / name / "metrics.json").read_text())
         row = "| " + " | ".join(figure(config, k, f) for k, _, f in CARD_FIGURES if k in config) + " |"
         assert row in (ASSETS / name / "README.md").read_text(), name
@@ -69,7 +70,7 @@ def test_model_tables_are_the_figures_in_metrics_json():
 def test_benchmarks_readme_lists_every_script():
     index = (REPO / "benchmarks" / "README.md").read_text()
     listed = set(re.findall(r"^\| `([\w]+\.py)` \|", index, flags=re.M))
-    assert listed == {p.name for p in (REPO / "benchmarks").glob("*.py")}
+    assert listed == {p.name for p in (REPO / "benchmarks").glob("*.py")} - {"__init__.py"}
 
 
 def help_argv(line: str) -> tuple[str, list[str]]:
@@ -90,7 +91,6 @@ def test_readme_python_commands_run(line, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", [program, *argv])
     with pytest.raises(SystemExit) as done:
         if program.endswith(".py"):
-            monkeypatch.setattr(sys, "path", [str((REPO / program).parent), *sys.path])
             runpy.run_path(str(REPO / program), run_name="__main__")
         else:
             runpy.run_module(program, run_name="__main__", alter_sys=True)
@@ -114,15 +114,13 @@ def test_readme_clone_command_gets_the_files_without_history(tmp_path):
     clone = tmp_path / command[-1]
     count = subprocess.run(["git", "rev-list", "--count", "HEAD"], cwd=clone, capture_output=True, text=True)
     assert count.stdout.strip() == "1"
-    assert all((clone / "assets" / "models" / name / "model.safetensors").is_file() for name in RECIPES)
+    assert all((clone / "assets" / "models" / name / "model.safetensors").is_file() for name in SHIPPED)
 
 
 @pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"), reason="needs Debian's chromium")
 def test_screenshot_script_makes_the_committed_picture(tmp_path):
     """docs/screenshot.py drives the studio in headless chromium; its picture is the one committed."""
-    sys.path.insert(0, str(REPO / "docs"))
-    from screenshot import shoot
-
+    shoot = runpy.run_path(str(REPO / "docs" / "screenshot.py"))["shoot"]
     size = shoot(tmp_path / "studio.png")
     assert size <= 300 * 1024
     with Image.open(tmp_path / "studio.png") as new, Image.open(SCREENSHOT) as old:

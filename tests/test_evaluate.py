@@ -4,23 +4,22 @@ import json
 
 import numpy as np
 import pytest
+from helpers import make_dataset, make_model
 from PIL import Image
 
 import models
+from models.shipped import SHIPPED
 from training.card import write_card
 from training.evaluate import (
     checkerboard_score,
     color_spread_ratio,
     evaluate,
-    lab_mean_ab,
     gradient_energy,
     intersection,
     lab_histograms,
+    lab_mean_ab,
     mean_pairwise_intersection,
 )
-from training.recipes import RECIPES
-
-from helpers import make_dataset, make_model
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +73,7 @@ def test_model_card(model_and_data, tmp_path):
     config = models.load(model).config
     config.metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())["summary"]
     config.training = {"steps": 10, "epochs": 1.0, "device": "cpu", "wall_seconds": 36.0, "pairs": 1}
-    card = write_card(RECIPES["edges2shoes"], tmp_path, config, tmp_path / "eval").read_text()
+    card = write_card(SHIPPED["edges2shoes"], tmp_path, config, tmp_path / "eval").read_text()
     assert "# edges → shoes" in card and "PSNR" in card and "samples.jpg" in card
     assert "checkerboard score" in card and "spread of per-image mean colour" in card
     assert Image.open(tmp_path / "samples.jpg").size == (3 * 256, 3 * 256)
@@ -85,21 +84,22 @@ def test_model_card(model_and_data, tmp_path):
     (tmp_path / "NOTES.md").write_text("Session 1: ...")
     # The source's own history names its D's architecture: not where this run's D came from.
     config.training["init_from"] = {"model": "assets/models/edges2shoes", "steps": 5, "epochs": 0.5,
-                                    "wall_seconds": 3600, "device": "cpu", "command": "python -m training ship edges2shoes",
+                                    "wall_seconds": 3600, "device": "cpu",
+                                    "command": "python -m training ship edges2shoes",
                                     "discriminator": "70x70 PatchGAN, ndf 32"}
-    card = write_card(RECIPES["edges2shoes"], tmp_path, config).read_text()
+    card = write_card(SHIPPED["edges2shoes"], tmp_path, config).read_text()
     assert "samples.jpg" in card and "| metric | l1 | l1+cgan |" in card and "Blurry at the edges." in card
     assert "[NOTES.md](NOTES.md)" in card and "Session 1" not in card  # the history is linked, not repeated
     assert card.index("Blurry at the edges.") < card.index("samples.jpg") < card.index("## Training")
     assert "Started from `assets/models/edges2shoes` (fresh discriminator" in card and "1.00 h on cpu" in card
     config.training["init_from"]["discriminator_from"] = "runs/x/checkpoints/step_00000005"
-    card = write_card(RECIPES["edges2shoes"], tmp_path, config).read_text()
+    card = write_card(SHIPPED["edges2shoes"], tmp_path, config).read_text()
     assert "(discriminator from `runs/x/checkpoints/step_00000005` and fresh optimiser)" in card
     assert "hints" not in card  # a lines-only model has no hinted rows nor hint columns
     assert "upsampling by 4x4 stride-2 transposed conv (the paper)" in card
     config.metrics.update(hinted_L1=0.2, hinted_PSNR=18.5, hinted_color_intersection=0.87)
     config.generator = dataclasses.replace(config.generator, hints=True, upsample="resize")
-    card = write_card(RECIPES["edges2shoes"], tmp_path, config).read_text()
+    card = write_card(SHIPPED["edges2shoes"], tmp_path, config).read_text()
     assert "| PSNR with those hints, dB" in card and "| 18.50 |" in card
     assert "input | output | hints | output with hints | ground truth" in card
     assert "upsampling by resize-conv (nearest x2, 3x3 conv); takes colour hints" in card
@@ -121,8 +121,10 @@ def test_translator_sizes_and_seeds(model_and_data):
     translator = models.load(model_and_data[0])
     image = Image.new("RGB", (64, 64), "white")
     assert translator(image, seed=0, size=128).size == (128, 128)
-    assert np.array_equal(np.asarray(translator(image, seed=5, size=64)), np.asarray(translator(image, seed=5, size=64)))
-    assert not np.array_equal(np.asarray(translator(image, seed=5, size=64)), np.asarray(translator(image, seed=6, size=64)))
+    assert np.array_equal(np.asarray(translator(image, seed=5, size=64)), np.asarray(translator(image, seed=5,
+                                                                                                size=64)))
+    assert not np.array_equal(np.asarray(translator(image, seed=5, size=64)), np.asarray(translator(image, seed=6,
+                                                                                                    size=64)))
     with pytest.raises(ValueError, match="multiple of 64"):
         translator(image, size=100)
 

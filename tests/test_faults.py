@@ -7,14 +7,13 @@ import re
 import shutil
 
 import pytest
+from helpers import make_dataset
 
 import models
 from training.__main__ import main as training_cli
 from training.checkpoint import CheckpointError, resume_checkpoint
 from training.config import RunConfigError, make_config
 from training.trainer import RunWriteError, Trainer, run_training
-
-from helpers import make_dataset
 
 # 4 pairs, batch 1: 8 steps; checkpoints at 2, 4 (kept), 6, 8 (kept). Faults strike after step 6.
 TINY = dict(ngf=4, ndf=4, num_downs=5, load_size=36, crop_size=32, sample_every=10**6,

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import make_pair
 from PIL import Image
 
-from helpers import make_pair
 from training.__main__ import main
 from training.data import DataError
 from training.fetch import OFFICIAL, FetchError, download, fetch

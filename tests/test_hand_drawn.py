@@ -1,14 +1,11 @@
 """benchmarks/hand_drawn.py, the shoes smear's measure: its drawings and its two scores."""
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-
-import hand_drawn  # noqa: E402
+from benchmarks import hand_drawn
 
 
 @pytest.mark.parametrize("name", hand_drawn.DRAWINGS)

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import make_model, resumed_and_uninterrupted_logs, tiny
 from PIL import Image
 from scipy import ndimage
 
@@ -15,8 +16,6 @@ from training.data import step_generator
 from training.evaluate import evaluate
 from training.hints import BACKGROUND, MAX_LENGTH, MAX_RADIUS, draw_hints, hue_rotation, recolour, sample_hints
 from training.trainer import Trainer
-
-from helpers import make_model, resumed_and_uninterrupted_logs, tiny
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "models"
 EXAMPLES = Path(__file__).resolve().parents[1] / "assets" / "examples"
@@ -79,7 +78,8 @@ def test_hint_size_is_a_run_option_saved_with_the_run(dataset):
     # Runs from before the option read back with the sampler they were trained with.
     old = json.loads(cfg.to_json())
     del old["data"]["hint_radius"], old["data"]["hint_length"]
-    assert (type(cfg).from_dict(old).data.hint_radius, type(cfg).from_dict(old).data.hint_length) == (MAX_RADIUS, MAX_LENGTH)
+    assert (type(cfg).from_dict(old).data.hint_radius, type(cfg).from_dict(old).data.hint_length) == (MAX_RADIUS,
+                                                                                                      MAX_LENGTH)
 
 
 def test_recolour_turns_hinted_photos_and_their_hints_alike():
@@ -204,7 +204,8 @@ def test_a_lines_only_model_learns_hints_from_its_own_output(dataset, tmp_path):
     t.init_generator()
     edges = Image.new("RGB", (64, 64), "white")
     start = models.Translator(t.G, t.cfg.model)
-    assert np.array_equal(np.asarray(start(edges, seed=2, size=64)), np.asarray(models.load(base)(edges, seed=2, size=64)))
+    assert np.array_equal(np.asarray(start(edges, seed=2, size=64)), np.asarray(models.load(base)(edges, seed=2,
+                                                                                                  size=64)))
     t.export()
     with pytest.raises(ValueError, match="takes colour hints"):  # a hint model does not silently lose them
         make_config("x", str(dataset), init_from=str(tmp_path / "run" / "model"), load_size=72, crop_size=64)
@@ -235,7 +236,8 @@ def test_hints_every_scale_reach_every_encoder_level_and_train(dataset, tmp_path
         tiny("x", dataset, hints_every_scale=True)
 
 
-@pytest.mark.parametrize("option, refusal", [("hints_every_scale", "every encoder level"), ("hint_fill", "--hint-fill")])
+@pytest.mark.parametrize("option, refusal", [("hints_every_scale", "every encoder level"), ("hint_fill",
+                                                                                            "--hint-fill")])
 def test_a_hint_model_learns_a_hint_option_from_its_own_output(dataset, tmp_path, option, refusal):
     src = Trainer(tiny("h", dataset, hints=5, max_steps=1, log_every=1), tmp_path / "src", progress=False)
     src.fit()
@@ -306,13 +308,15 @@ def test_harmonic_fill_blends_hints_between_lines_and_keeps_them_where_drawn():
 
 
 def test_a_nearest_fill_model_fine_tunes_to_the_harmonic_fill(dataset, tmp_path):
-    src = Trainer(tiny("n", dataset, hints=5, hint_fill=True, max_steps=1, log_every=1), tmp_path / "src", progress=False)
+    src = Trainer(tiny("n", dataset, hints=5, hint_fill=True, max_steps=1, log_every=1), tmp_path / "src",
+                  progress=False)
     src.fit()
     cfg = tiny("h", dataset, hints=5, hint_fill="harmonic", init_from=str(tmp_path / "src" / "model"), max_steps=1)
     assert cfg.model.generator.hint_fill and cfg.model.generator.hint_fill_mode == "harmonic"
     t = Trainer(cfg, tmp_path / "run", progress=False)
     t.init_generator()
-    assert torch.equal(t.G.enc1.conv.weight, src.G.enc1.conv.weight)  # same channels, same weights: only the fill differs
+    assert torch.equal(t.G.enc1.conv.weight,
+                       src.G.enc1.conv.weight)  # same channels, same weights: only the fill differs
     assert all(np.isfinite(v) for v in t.fit().values())
     assert models.load(tmp_path / "run" / "model").config.generator.hint_fill_mode == "harmonic"
     # Fine-tuned again with --hint-fill alone, it keeps its own mode.

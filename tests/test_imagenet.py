@@ -4,6 +4,7 @@ import json
 
 import pytest
 import torch
+from helpers import make_dataset, make_model, tiny
 from safetensors.torch import load_file
 from torchvision.models import mobilenet_v2
 
@@ -17,8 +18,6 @@ from training.imagenet import ImageNetFeatures, ImageNetWeightsError, perceptual
 from training.losses import feature_matching_loss, gan_loss
 from training.projected import ProjectedDiscriminator
 from training.trainer import Trainer, run_training
-
-from helpers import make_dataset, make_model, tiny
 
 
 @pytest.fixture(scope="module")

@@ -156,7 +156,7 @@ def every_mode() -> list[tuple[str, str, Image.Image]]:
         ("CMYK", "TIFF", Image.fromarray(rgba, "RGBA").convert("CMYK")),
         ("LAB", "TIFF", Image.fromarray(rgba[..., :3]).convert("LAB")),
         ("I;16", "PNG", Image.fromarray((grey.astype(np.uint16) * 257), "I;16")),
-        ("I;16", "TIFF", Image.fromarray((grey.astype(np.uint16) * 257))),
+        ("I;16", "TIFF", Image.fromarray(grey.astype(np.uint16) * 257)),
         ("I", "TIFF", Image.fromarray(grey.astype(np.int32) * 1000 - 50_000)),
         ("F", "TIFF", Image.fromarray(np.where(grey > 250, np.nan, grey / 255.0).astype(np.float32))),
     ]

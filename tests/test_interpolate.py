@@ -1,18 +1,14 @@
 """benchmarks/interpolate.py: a model between two of one lineage, and a model drawing another's colours."""
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 import models
+from benchmarks import interpolate
 from models import GeneratorConfig, ModelConfig
 from models.checkpoint import save_model
 from models.networks import Generator
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-
-import interpolate  # noqa: E402
 
 
 def palette_model(folder: Path, seed: int, ngf: int = 4) -> Path:

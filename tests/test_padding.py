@@ -5,6 +5,7 @@ import onnxruntime as ort
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import make_dataset, without_generator_field
 
 import models
 from models import GeneratorConfig, ModelConfig, export
@@ -13,8 +14,6 @@ from models.networks import Deconv, Discriminator, Down, Generator, ResizeConv
 from training.__main__ import main as training_cli
 from training.config import make_config
 from training.trainer import Trainer
-
-from helpers import make_dataset, without_generator_field
 
 TINY = dict(ngf=4, ndf=4, num_downs=6, load_size=72, crop_size=64, save_every=10**6, sample_every=10**6)
 

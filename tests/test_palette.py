@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import torch
+from helpers import make_dataset, make_model, resumed_and_uninterrupted_logs, tiny
 from PIL import Image
 
 import models
@@ -11,7 +12,6 @@ from training.data import PairDataset
 from training.hints import PALETTE_PROBABILITY, object_colours, sample_palette
 from training.trainer import Trainer
 
-from helpers import make_dataset, make_model, resumed_and_uninterrupted_logs, tiny
 
 @pytest.fixture(scope="module")
 def palette_model(dataset, tmp_path_factory):
@@ -93,7 +93,8 @@ def test_seeds_draw_different_colours_and_a_colour_can_be_asked_for(palette_mode
 
 
 def test_a_hint_model_learns_the_palette_from_its_own_output(dataset, tmp_path):
-    src = Trainer(tiny("h", dataset, hints=5, hint_fill=True, max_steps=1, log_every=1), tmp_path / "src", progress=False)
+    src = Trainer(tiny("h", dataset, hints=5, hint_fill=True, max_steps=1, log_every=1), tmp_path / "src",
+                  progress=False)
     src.fit()
     t = Trainer(tiny("p", dataset, hints=5, hint_fill=True, palette=True, init_from=str(tmp_path / "src" / "model"),
                      max_steps=2, log_every=1), tmp_path / "run", progress=False)

@@ -5,10 +5,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import make_pair
 
 from training.__main__ import main as training_cli
-
-from helpers import make_pair
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "models"
 # Where each recipe flag lands in a run's train_config.json.

@@ -8,20 +8,20 @@ from PIL import Image
 
 import models
 from app.examples import FOLDER as EXAMPLES
-from training.recipes import RECIPES
+from models.shipped import SHIPPED
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "models"
 MiB = 2**20
 
 
 def test_every_recipe_is_shipped_within_the_budget():
-    assert sorted(p.name for p in models.find_models(ASSETS)) == sorted(RECIPES)
-    sizes = {name: (ASSETS / name / "model.safetensors").stat().st_size for name in RECIPES}
+    assert sorted(p.name for p in models.find_models(ASSETS)) == sorted(SHIPPED)
+    sizes = {name: (ASSETS / name / "model.safetensors").stat().st_size for name in SHIPPED}
     assert max(sizes.values()) <= 16 * MiB, sizes
     assert sum(sizes.values()) <= 100 * MiB, sizes
 
 
-@pytest.mark.parametrize("name", sorted(RECIPES))
+@pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_card_records_how_it_was_made_and_how_good_it_is(name):
     folder = ASSETS / name
     config = json.loads((folder / "config.json").read_text())
@@ -38,7 +38,7 @@ def test_card_records_how_it_was_made_and_how_good_it_is(name):
     assert Image.open(folder / "samples.jpg").size[0] == columns * 256
 
 
-@pytest.mark.parametrize("name", sorted(RECIPES))
+@pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_example_drawing_gives_a_coloured_photo_on_cpu(name):
     translator = models.load(ASSETS / name, device="cpu")
     chromas = []

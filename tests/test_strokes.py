@@ -4,6 +4,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from helpers import make_dataset, make_model
 from PIL import Image
 
 import models
@@ -12,8 +13,6 @@ from training.config import DataConfig, make_config
 from training.data import DataError, PairDataset
 from training.evaluate import evaluate
 from training.strokes import MAX_WIDTH, ZOOM_MAX, ZOOM_MIN, augment_strokes, pen, thicken_lines, zoom_out
-
-from helpers import make_dataset, make_model
 
 
 def vertical_line(size: int = 48) -> np.ndarray:

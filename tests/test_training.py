@@ -10,16 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import make_dataset, make_pair, resumed_and_uninterrupted_logs
 from PIL import Image
 from safetensors.torch import load_file
 
 import models
 from training.__main__ import main as training_cli
-from training.config import OBJECTIVES, TrainConfig, make_config
+from training.config import OBJECTIVES, ScheduleError, TrainConfig, make_config
 from training.data import DataError, PairDataset
-from training.trainer import ScheduleError, Trainer, run_training
-
-from helpers import make_dataset, make_pair, resumed_and_uninterrupted_logs
+from training.trainer import Trainer, run_training
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = dict(ngf=4, ndf=4, num_downs=6, load_size=72, crop_size=64, save_every=10**6, sample_every=10**6)
@@ -85,7 +84,8 @@ def test_kill_9_then_resume(dataset, tmp_path):
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ckpts = tmp_path / "k" / "checkpoints"
     deadline = time.time() + 120
-    while time.time() < deadline and (latest_checkpoint(ckpts) is None or latest_checkpoint(ckpts).name < "step_00000006"):
+    while time.time() < deadline and (latest_checkpoint(ckpts) is None or latest_checkpoint(ckpts).name <
+    "step_00000006"):
         time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -362,7 +362,8 @@ def test_a_fine_tune_can_start_its_discriminator_from_the_source_run(dataset, tm
     t.init_generator()
     assert models.load(t.export()).config.training["init_from"]["discriminator_from"] == str(ckpt)  # the card tells it
     with pytest.raises(ValueError, match="differs from this run's"):  # another D width
-        Trainer(tiny("w", dataset, ndf=8, init_discriminator=str(ckpt)), tmp_path / "w", progress=False).init_discriminator()
+        Trainer(tiny("w", dataset, ndf=8, init_discriminator=str(ckpt)), tmp_path / "w",
+                progress=False).init_discriminator()
     bare = models.save_model(tmp_path / "bare", t.G, models.load(t.export()).config)  # a folder without a D
     with pytest.raises(SystemExit, match="^2$"):
         training_cli(["train", "--name", "x", "--runs", str(tmp_path / "runs"), "--data", str(dataset), "--ngf", "4",

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from helpers import make_dataset, without_generator_field
 from PIL import Image
 
 import models
@@ -11,8 +12,6 @@ from models.networks import Generator, SubpixelConv
 from training.config import make_config
 from training.evaluate import checkerboard_score
 from training.trainer import Trainer
-
-from helpers import make_dataset, without_generator_field
 
 MODES = ("deconv", "resize", "subpixel")
 TINY = dict(ngf=4, ndf=4, num_downs=6, load_size=72, crop_size=64, save_every=10**6, sample_every=10**6)
@@ -45,7 +44,8 @@ def test_a_model_folder_without_the_field_loads_as_deconv(tmp_path):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_each_mode_trains_a_step_and_round_trips(mode, dataset, tmp_path):
-    t = Trainer(make_config("u", str(dataset), upsample=mode, log_every=1, max_steps=1, **TINY), tmp_path, progress=False)
+    t = Trainer(make_config("u", str(dataset), upsample=mode, log_every=1, max_steps=1, **TINY), tmp_path,
+                progress=False)
     before = {k: v.clone() for k, v in t.G.state_dict().items()}
     t.fit()
     assert any(not torch.equal(before[k], v) for k, v in t.G.state_dict().items())

@@ -34,7 +34,8 @@ METRIC_ROWS = [
     ("average_PSNR", "PSNR without a drawn colour (palette models: the model's own averaged palette), dB", "{:.2f}"),
     ("average_color_intersection", "Lab histogram intersection per image without a drawn colour", "{:.3f}"),
     ("average_color_spread_ratio", "colour spread without a drawn colour", "{:.2f}"),
-    ("structure_ratio", "edge F1 (2 px) of output vs input edges / same F1 for the real photo (target >= 0.8)", "{:.3f}"),
+    ("structure_ratio", "edge F1 (2 px) of output vs input edges / same F1 for the real photo (target >= 0.8)",
+     "{:.3f}"),
     ("edge_f1_fake", "edge F1 of output vs input edges", "{:.3f}"),
     ("edge_f1_real", "edge F1 of the real photo vs input edges", "{:.3f}"),
     ("edge_precision_fake", "edge precision of the output: its edges that are input lines (low = invented edges)",
@@ -60,7 +61,8 @@ METRIC_ROWS = [
 UPSAMPLING = {"deconv": "4x4 stride-2 transposed conv (the paper)", "resize": "resize-conv (nearest x2, 3x3 conv)",
               "subpixel": "sub-pixel conv (3x3 conv, PixelShuffle, ICNR init)"}
 PADDING = {"reflect": "convs mirror the image past its border",
-           "reflect-outer": "convs mirror the image past its border where maps are 1/8 of the image or more, zero-pad deeper"}
+           "reflect-outer": "convs mirror the image past its border where maps are 1/8 of the image or more, "
+                            "zero-pad deeper"}
 FILL_WHAT = {"nearest": "geodesic nearest hint's colour", "harmonic": "hint colours blended smoothly between lines"}
 
 
@@ -167,7 +169,8 @@ def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path | None = 
         lines += ["", f"## Samples (val: {columns})", "", "![samples](samples.jpg)"]
     if (dest / HAND_DRAWN).is_file():
         lines += ["", "## Drawn by hand (a drawing as a person makes it, pens 3, 6 and 12 px; seeds 0-3; "
-                  "`benchmarks/hand_drawn.py`, commands in docs/measurements.md)", "", f"![drawn by hand]({HAND_DRAWN})"]
+                  "`benchmarks/hand_drawn.py`, commands in docs/measurements.md)", "",
+                  f"![drawn by hand]({HAND_DRAWN})"]
     lines += [
         "",
         "## Data",
@@ -188,7 +191,8 @@ def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path | None = 
            + (f"the colours of {t['palette_prior']}'s train photos)" if t.get("palette_prior") else
               f"{min(PALETTE_PRIOR, t.get('pairs') or PALETTE_PRIOR)} training photos' colours)") if g.palette else "")
         + ("; also sees its strokes' centre lines (--centre-lines: one more input channel)" if g.centre_lines else ""),
-        f"- Discriminator: {t.get('discriminator', '?')}; objective {t.get('objective', '?')}, lambda {t.get('lambda_l1', '?')}"
+        f"- Discriminator: {t.get('discriminator', '?')}; objective {t.get('objective', '?')}, "
+        f"lambda {t.get('lambda_l1', '?')}"
         + ("; carried in this folder with its Adam state, so `--init-from` it continues with them"
            if (dest / "discriminator.safetensors").is_file() else "")
         + (f" (trained {d['steps']} steps alone against this generator: `{d['command']}`)"

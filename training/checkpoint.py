@@ -22,8 +22,16 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 
-from models.checkpoint import (CONFIG, WEIGHTS, MissingWeightsError, atomic_save_tensors, atomic_write_bytes,
-                               check_folder, remove_temps, save_model)
+from models.checkpoint import (
+    CONFIG,
+    WEIGHTS,
+    MissingWeightsError,
+    atomic_save_tensors,
+    atomic_write_bytes,
+    check_folder,
+    remove_temps,
+    save_model,
+)
 from models.config import ModelConfig
 from models.networks import Generator
 

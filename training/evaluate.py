@@ -32,10 +32,10 @@ import math
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 from skimage.color import rgb2lab
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
-import torch
 from tqdm import tqdm
 
 from models.checkpoint import atomic_write_bytes

@@ -1,7 +1,8 @@
 """Colour hints sampled from the real photo, the way a user would give them (issue 11 item 1).
 
 A hint is a dot (1-3 px radius) or a short stroke (up to 8 px long) in the photo's own mean
-colour under it (a run may draw them larger: the studio's colour brush is a 4-px-radius stroke at 256), the idea of Scribbler (Sangkloy et al. 2017) and user-guided colourisation
+colour under it (a run may draw them larger: the studio's colour brush is a 4-px-radius stroke at 256), the idea of
+Scribbler (Sangkloy et al. 2017) and user-guided colourisation
 (Zhang et al. 2017). Half the time a training pair gets no hints at all, so a hint model still
 works from lines alone. Every draw comes from the caller's generator: the per-step generator
 in training (exact resume holds), a fixed seed in evaluation.

@@ -103,7 +103,7 @@ class ImageNetFeatures(nn.Module):
         self.requires_grad_(False)
         self.eval()
 
-    def train(self, mode: bool = True) -> "ImageNetFeatures":
+    def train(self, mode: bool = True) -> ImageNetFeatures:
         return super().train(False)  # frozen statistics, whatever the trainer asks
 
     def forward(self, images: torch.Tensor) -> dict[int, torch.Tensor]:

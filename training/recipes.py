@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import shlex
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from models.checkpoint import CONFIG, atomic_write_bytes, check_folder
 from models.config import ModelConfig
+from models.shipped import SHIPPED, ShippedModel
 
 from .checkpoint import copy_carried, copy_model
 from .config import make_config
@@ -30,35 +30,19 @@ class StageError(ValueError):
     """A stage name `ship` does not know (a typo would otherwise do nothing)."""
 
 
-@dataclass(frozen=True)
-class Recipe:
-    name: str
-    title: str
-    source: str  # folder in ../shared/datasets
-    prepare: str  # "paired" | "facades" | "build-crop" | "build-pad"
-    input_kind: str
-    epochs: int
-    decay_epochs: int
-    about: str
+# Named option sets for `retrain --recipe` (and the docs). shipped: the options the shipped edges models (shoes,
+# handbags, cats, pokemon) were all trained with (their config.json "command"; shoes and pokemon add --stroke-thick,
+# shoes --zoom-out and --distill); paper: the paper's recipe at the shipped width. Keys are TrainConfig options.
+RECIPES = {
+    "shipped": dict(preset="compact", upsample="resize", stroke_aug=True, hints=10, hint_radius=5, hint_length=24,
+                    hint_recolour=0.5, hint_fill="harmonic", palette=True),
+    "paper": dict(preset="compact"),
+}
+# What `ship` trains with beyond the options given: the shipped width, and checkpoints often enough to pick from.
+SHIP_DEFAULTS = dict(preset="compact", save_every=250, sample_every=250, log_every=25, keep_every=1000)
 
 
-RECIPES = {r.name: r for r in [
-    Recipe("edges2shoes", "edges → shoes", "edges2shoes", "paired", "edges", 60, 30,
-           "UT Zappos50K shoe photos with the pix2pix HED edges (1000 train / 100 val subset)."),
-    Recipe("edges2handbags", "edges → handbags", "edges2handbags", "paired", "edges", 60, 30,
-           "Amazon handbag photos with the pix2pix HED edges (1000 train / 100 val subset)."),
-    Recipe("facades", "facade labels → photo", "facades", "facades", "labels", 200, 100,
-           "CMP Facade Database base set: 12-class label maps and rectified facade photos."),
-    Recipe("edges2cats", "edges → cats", "cats", "build-crop", "edges", 100, 50,
-           "Cat photos (cat_breeds listing photos), centre-cropped (what `ship` builds), and since v7 the cat "
-           "heads in them (`hed_edges build --heads cat`, see NOTES.md); edges by this project's HED pipeline. "
-           "The figures are on whole val photos."),
-    Recipe("sketch2pokemon", "sketch → pokemon", "pokemon", "build-pad", "sketch", 150, 75,
-           "Official pokemon artwork composited on white and padded square; edges by this project's HED pipeline."),
-]}
-
-
-def prepare(recipe: Recipe, shared: Path, data_root: Path, device: str, fetched: Path) -> Path:
+def prepare(recipe: ShippedModel, shared: Path, data_root: Path, device: str, fetched: Path) -> Path:
     src, out = shared / recipe.source, data_root / recipe.name
     if not src.is_dir():
         return prepare_official(recipe, src, fetched / recipe.name, out)
@@ -79,7 +63,7 @@ def prepare(recipe: Recipe, shared: Path, data_root: Path, device: str, fetched:
     return out
 
 
-def prepare_official(recipe: Recipe, src: Path, fetched: Path, out: Path) -> Path:
+def prepare_official(recipe: ShippedModel, src: Path, fetched: Path, out: Path) -> Path:
     """Without ../shared: the official set `python -m training fetch` put in FETCHED, turned so that the
     input is on the left (the official edges2* already have the edges there; facades is photo|labels)."""
     from hed_edges.importers import import_paired
@@ -99,33 +83,31 @@ def prepare_official(recipe: Recipe, src: Path, fetched: Path, out: Path) -> Pat
 
 
 def ship(name: str, shared: str = "../shared/datasets", data_root: str = "data", runs: str = "runs",
-         device: str = "auto", epochs: int | None = None, preset: str = "compact", batch_size: int = 1,
          stages: tuple[str, ...] = ("prepare", "train", "evaluate", "export"), eval_limit: int = 0,
-         init_from: str = "", decay_epochs: int | None = None, fetched: str = FETCHED,
-         options: dict | None = None) -> Path:
-    """`options`: make_config's recipe options (hints, stroke_aug, upsample, ...) for a new run; a resumed
-    run keeps the ones it was started with."""
+         fetched: str = FETCHED, options: dict | None = None) -> Path:
+    """`options`: TrainConfig options (make_config's names) for a new run, over SHIP_DEFAULTS and the model's
+    epochs; a resumed run keeps the ones it was started with, but `epochs`, `decay_epochs` and `max_steps`
+    extend or re-schedule it."""
     from .evaluate import evaluate
     from .trainer import run_training
 
     unknown = set(stages) - set(STAGES)
     if unknown:
         raise StageError(f"unknown stage(s) {', '.join(sorted(unknown))}; choose from {', '.join(STAGES)}")
-    recipe = RECIPES[name]
+    recipe = SHIPPED[name]
+    options = dict(options or {})
     data = Path(data_root) / name
     run_dir = Path(runs) / name
     command = "python -m training ship " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["ship"] else [name])
+    device = options.get("device", "auto")
     if "prepare" in stages:
-        prepare(recipe, Path(shared), Path(data_root), "cuda" if device.startswith("cuda") else "cpu",
-                Path(fetched))
+        prepare(recipe, Path(shared), Path(data_root), "cuda" if device.startswith("cuda") else "cpu", Path(fetched))
     if "train" in stages:
-        cfg = make_config(name, str(data), preset=preset, input_kind=recipe.input_kind, device=device,
-                          epochs=epochs or recipe.epochs,
-                          decay_epochs=recipe.decay_epochs if decay_epochs is None else decay_epochs,
-                          batch_size=batch_size, save_every=250, sample_every=250, log_every=25, keep_every=1000, command=command,
-                          init_from=init_from, **(options or {}))
-        run_training(cfg, run_dir, (run_dir / "train_config.json").is_file(), epochs=epochs,
-                     decay_epochs=decay_epochs)
+        cfg = make_config(name, str(data), **{**SHIP_DEFAULTS, "input_kind": recipe.input_kind,
+                                              "epochs": recipe.epochs, "decay_epochs": recipe.decay_epochs,
+                                              **options, "command": command})
+        run_training(cfg, run_dir, (run_dir / "train_config.json").is_file(), epochs=options.get("epochs"),
+                     max_steps=options.get("max_steps"), decay_epochs=options.get("decay_epochs"))
     model = run_dir / "model"
     if "evaluate" in stages:
         evaluate(model, data, model / "eval_val", split="val", device="cpu", limit=eval_limit)
@@ -138,25 +120,25 @@ def ship(name: str, shared: str = "../shared/datasets", data_root: str = "data",
     if "rescore" in stages:  # re-measure the shipped model after a change to the metrics; weights untouched
         return rescore(recipe, data, Path(runs) / "shipped" / name / "eval_val", eval_limit)
     if "discriminator" in stages:
-        return train_discriminator(recipe, data, Path(runs) / "discriminator" / name, device, command, options)
+        return train_discriminator(recipe, data, Path(runs) / "discriminator" / name, command, options)
     return model
 
 
-def train_discriminator(recipe: Recipe, data: Path, run_dir: Path, device: str, command: str,
-                        options: dict | None) -> Path:
+def train_discriminator(recipe: ShippedModel, data: Path, run_dir: Path, command: str, options: dict) -> Path:
     """A D for a shipped generator whose own was lost: D alone (G frozen, `--d-warmup` = the whole run) on
     the recipe's data and options, then D and its Adam state go into assets/models/NAME beside the
-    unchanged generator, so the next fine-tune continues with a D that knows this G (issue 28)."""
+    unchanged generator, so the next fine-tune continues with a D that knows this G."""
     from .card import write_card
     from .trainer import run_training
 
     dest = ASSETS / recipe.name
-    options = {k: v for k, v in (options or {}).items() if k not in ("fresh_discriminator", "init_discriminator")}
-    steps = options.pop("d_warmup", 0) or D_STEPS
+    steps = options.get("d_warmup") or D_STEPS
     # `epochs` = steps: at least one step an epoch, so max_steps ends the run whatever the set's size.
-    cfg = make_config(recipe.name, str(data), input_kind=recipe.input_kind, device=device, epochs=steps,
-                      max_steps=steps, d_warmup=steps, save_every=250, sample_every=10**9, log_every=25,
-                      keep_every=0, command=command, init_from=str(dest), fresh_discriminator=True, **options)
+    cfg = make_config(recipe.name, str(data), **{
+        **{k: v for k, v in options.items() if k not in ("preset", "fresh_discriminator", "init_discriminator")},
+        "input_kind": recipe.input_kind, "epochs": steps, "decay_epochs": 0, "max_steps": steps, "d_warmup": steps,
+        "save_every": 250, "sample_every": 10**9, "log_every": 25, "keep_every": 0, "command": command,
+        "init_from": str(dest), "fresh_discriminator": True})
     trainer = run_training(cfg, run_dir, (run_dir / "train_config.json").is_file(), epochs=steps, max_steps=steps)
     copy_carried(run_dir / "model", dest)
     config = ModelConfig.from_file(dest / CONFIG)
@@ -166,7 +148,7 @@ def train_discriminator(recipe: Recipe, data: Path, run_dir: Path, device: str, 
     return write_card(recipe, dest, config)
 
 
-def rescore(recipe: Recipe, data: Path, out: Path, eval_limit: int) -> Path:
+def rescore(recipe: ShippedModel, data: Path, out: Path, eval_limit: int) -> Path:
     from .card import write_card
     from .evaluate import evaluate
 
@@ -177,7 +159,7 @@ def rescore(recipe: Recipe, data: Path, out: Path, eval_limit: int) -> Path:
     return write_card(recipe, dest, config)
 
 
-def export(recipe: Recipe, model: Path) -> Path:
+def export(recipe: ShippedModel, model: Path) -> Path:
     """Copy the run's model into assets/models/NAME with its metrics, sample grid and card. The weights are
     copied as stored (a float16 folder stays float16)."""
     from .card import write_card

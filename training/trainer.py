@@ -25,17 +25,24 @@ from models.hints import palette_planes
 from models.networks import PALETTE_PRIOR, Discriminator, Generator, resize_state_dict, widen_state_dict
 from models.translator import to_image
 
-from .checkpoint import (DISCRIMINATOR, CheckpointError, flatten_optimizers, load_carried, remove_interrupted,
-                         resume_checkpoint, save_checkpoint, write_carried)
-from .imagenet import ImageNetFeatures, perceptual_loss
-from .projected import ProjectedDiscriminator
-from .config import HINT_OPTIONS, PROJECTABLE, ConfigError, TrainConfig, read_run_config
+from .checkpoint import (
+    DISCRIMINATOR,
+    CheckpointError,
+    flatten_optimizers,
+    load_carried,
+    remove_interrupted,
+    resume_checkpoint,
+    save_checkpoint,
+    write_carried,
+)
+from .config import HINT_OPTIONS, PROJECTABLE, ConfigError, TrainConfig, read_run_config, validate
 from .data import DataError, PairDataset, epoch_order, step_generator
-from .hints import object_colours, recolour, sample_hints, sample_palette
 from .diffaugment import Augment, augment_generator, parse_policy
+from .hints import object_colours, recolour, sample_hints, sample_palette
+from .imagenet import ImageNetFeatures, perceptual_loss
 from .losses import discriminator_loss, feature_matching_loss, gan_loss, generator_loss
+from .projected import ProjectedDiscriminator
 from .report import plot_losses, sample_grid
-
 
 DISTILL_REACH = 4  # px around the strokes where --distill compares G with its teacher
 
@@ -53,11 +60,8 @@ class Trainer:
     """Owns the networks, optimisers, data and run folder of one training run."""
 
     def __init__(self, cfg: TrainConfig, run_dir: str | Path, progress: bool = True):
-        if cfg.decay_epochs > cfg.epochs:  # before the slow parts: data decoding, process group
-            raise ScheduleError(f"--decay-epochs {cfg.decay_epochs} is longer than the run ({cfg.epochs} epochs)")
+        validate(cfg)  # before the slow parts: data decoding, process group
         self.augment_policy = parse_policy(cfg.diffaugment)
-        if cfg.feature_matching < 0 or (cfg.feature_matching and not cfg.uses_gan):
-            raise ValueError(f"--feature-matching {cfg.feature_matching}: needs a weight >= 0 and a GAN objective")
         self.cfg = cfg
         self.run_dir = Path(run_dir)
         self.progress = progress
@@ -77,7 +81,8 @@ class Trainer:
         torch.manual_seed(cfg.seed + self.rank)
 
         nearest = cfg.model.input_kind == "labels"
-        self.data = PairDataset(cfg.data.root, cfg.data, "train", nearest, train=True, progress=progress and self.is_main)
+        self.data = PairDataset(cfg.data.root, cfg.data, "train", nearest, train=True,
+                                progress=progress and self.is_main)
         self.samples = self._sample_batch(nearest)
         self.steps_per_epoch = len(self.data) // (cfg.batch_size * self.world)
         if self.steps_per_epoch == 0:
@@ -267,7 +272,8 @@ class Trainer:
         return terms
 
     def _projected_step(self, fake_net: dict[int, torch.Tensor], real_net: dict[int, torch.Tensor],
-                        condition: torch.Tensor | None, keep: torch.Tensor | None, terms: dict[str, float]) -> torch.Tensor:
+                        condition: torch.Tensor | None, keep: torch.Tensor | None, terms: dict[str,
+                                                                                               float]) -> torch.Tensor:
         """One step of the projected D on this batch's ImageNet features (the pairs D sees: `keep`), then its
         verdict on G's output, the term G's loss takes (non-saturating, as the PatchGAN's)."""
         if keep is not None and not keep.all():
@@ -291,7 +297,8 @@ class Trainer:
         source, config = load_generator(self.cfg.init_from)
         net = self.cfg.model.generator
         project = (config.generator.upsample, net.upsample) == PROJECTABLE
-        learns = ("hints", *HINT_OPTIONS, "palette", "centre_lines")  # inputs a fine-tune may add (never drop); the fill mode it may switch
+        learns = ("hints", *HINT_OPTIONS, "palette",
+                  "centre_lines")  # inputs a fine-tune may add (never drop); the fill mode it may switch
         same_net = dataclasses.replace(config.generator, upsample=net.upsample, hint_fill_mode=net.hint_fill_mode,
                                        padding=net.padding, ngf=net.ngf, **{o: getattr(net, o) for o in learns}) == net
         if (not same_net or any(getattr(config.generator, o) > getattr(net, o) for o in learns)
@@ -394,7 +401,7 @@ class Trainer:
     def export(self) -> Path:
         """The run's current generator as a model folder the app and `evaluate` can load."""
         cfg = self.cfg
-        model_cfg = cfg.model
+        model_cfg, d = cfg.model, cfg.discriminator
         model_cfg.training = {
             "data": str(cfg.data.root),
             "direction": cfg.data.direction,
@@ -403,11 +410,12 @@ class Trainer:
             "lambda_l1": cfg.lambda_l1,
             **{k: getattr(cfg, k) for k in ("feature_matching", "perceptual", "projected_d") if getattr(cfg, k)},
             "preset": cfg.preset,
-            "discriminator": f"{cfg.discriminator.patch}x{cfg.discriminator.patch} PatchGAN, ndf {cfg.discriminator.ndf}",
+            "discriminator": f"{d.patch}x{d.patch} PatchGAN, ndf {d.ndf}",
             "batch_size": cfg.batch_size * self.world,
             "steps": self.step,
             "epochs": round(self.step / self.steps_per_epoch, 2),
-            "device": f"{self.device.type}" + (f" ({torch.cuda.get_device_name(self.device)})" if self.device.type == "cuda" else "")
+            "device": f"{self.device.type}" + (f" ({torch.cuda.get_device_name(self.device)})" if self.device.type ==
+            "cuda" else "")
             + (f" x{self.world}" if self.world > 1 else ""),
             "wall_seconds": round(self.wall, 3),  # ms: a tiny run can take under 0.1 s
             "command": cfg.command,
@@ -503,10 +511,6 @@ class Trainer:
 
 class RunExistsError(FileExistsError):
     """A run folder already holds a run and --resume was not asked for."""
-
-
-class ScheduleError(ValueError):
-    """A schedule that cannot work (LR decay longer than the run)."""
 
 
 class RunWriteError(RuntimeError):

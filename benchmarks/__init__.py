@@ -1,0 +1,1 @@
+"""Benchmark scripts: `python -m benchmarks.NAME` or `python benchmarks/NAME.py` (benchmarks/README.md lists them)."""
