@@ -152,7 +152,7 @@ def _argparse_kwargs(f: dataclasses.Field, hint: Any) -> dict[str, Any]:
     elif base in (int, float):
         kwargs["type"] = base
     default = f.default if f.default is not dataclasses.MISSING else None
-    if default not in (None, "", False, True) and "default" not in spec["help"]:
+    if default is not None and default != "" and not isinstance(default, bool) and "default" not in spec["help"]:
         spec["help"] += f" (default: {default})"
     return {"flag": flag, **kwargs, **spec}
 
@@ -173,3 +173,22 @@ def given(args: argparse.Namespace, cls: type) -> dict[str, Any]:
     """The option fields of `cls` that the command line (or a parser default) set."""
     names = option_fields(cls)
     return {k: v for k, v in vars(args).items() if k in names}
+
+
+def options_table(cls: type, group: str) -> str:
+    """The option fields of `cls` in one --help group as a markdown table (docs/training.md shows these, and a
+    test keeps them equal): flag, then the field's help text."""
+    rows = ["| option | what |", "|---|---|"]
+    for name, (_, f, hint) in option_fields(cls).items():
+        if f.metadata["option"]["group"] != group:
+            continue
+        kwargs = _argparse_kwargs(f, hint)
+        value = kwargs.get("metavar") or ("|".join(map(str, kwargs["choices"])) if "choices" in kwargs else None)
+        if kwargs.get("action") in ("store_true", "store_false"):
+            value = None
+        elif value is None:
+            value = name.upper()
+        flag = kwargs["flag"] + (f" [{value}]" if kwargs.get("nargs") == "?" else f" {value}" if value else "")
+        what = kwargs["help"].replace("%%", "%").replace("|", "\\|")
+        rows.append(f"| `{flag.replace('|', chr(92) + '|')}` | {what} |")
+    return "\n".join(rows)

@@ -85,12 +85,13 @@ class GeneratorConfig:
     in_channels: Annotated[int, Range(1, 16)] = 3
     out_channels: Annotated[int, Range(1, 16)] = 3
     ngf: Annotated[int, Range(1, 512)] = option(  # bounded: a config alone must not ask for gigabytes
-        64, help="generator width (default: the preset's); with --init-from, a larger one widens its generator: the "
-                 "same output at step 0, new channels that learn")
+        64, metavar="N",
+        help="generator width (default: the preset's); with --init-from, a larger one widens its generator: the same "
+             "output at step 0, new channels that learn")
     norm: Norm = option("batch", help="G's and D's normalisation")
     dropout: Annotated[float, Range(0, 1)] = 0.5
     num_downs: Annotated[int, Range(5, 10)] = option(
-        8, help="U-Net depth: 8 halvings take 256x256 to 1x1; the crop must be a multiple of 2**N")
+        8, metavar="N", help="U-Net depth: 8 halvings take 256x256 to 1x1; the crop must be a multiple of 2**N")
     # How the decoder doubles resolution. "deconv" is the paper (4x4 stride-2 transposed conv);
     # it leaves a 2/4/8-px checkerboard (Odena et al. 2016). "resize": nearest x2 + 3x3 conv;
     # "subpixel": 3x3 conv to 4x channels + PixelShuffle, ICNR-initialised (Aitken et al. 2017).
@@ -159,7 +160,7 @@ class DiscriminatorConfig:
 
     patch: Literal[1, 16, 70, 286] = option(70, help="PatchGAN receptive field")
     conditional: bool = True
-    ndf: Annotated[int, Range(1, 512)] = option(64, help="discriminator width (default: the preset's)")
+    ndf: Annotated[int, Range(1, 512)] = option(64, metavar="N", help="discriminator width (default: the preset's)")
     norm: Norm = "batch"  # as the generator's
     padding: Padding = "zeros"  # as the generator's (GeneratorConfig.padding)
 

