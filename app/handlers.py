@@ -20,7 +20,7 @@ from scipy import ndimage
 
 import models
 from hed_edges.facades import FACADE_LABELS
-from models.checkpoint import atomic_write_bytes
+from models.files import atomic_write_bytes
 from models.images import data_url_bytes
 
 CANVAS = 512

@@ -25,15 +25,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from models.folder import DISCRIMINATOR, OPTIMIZERS, flatten_optimizers, load_carried, write_carried
 from models.translator import Translator
-from training.checkpoint import (
-    DISCRIMINATOR,
-    OPTIMIZERS,
-    flatten_optimizers,
-    load_carried,
-    load_checkpoint,
-    write_carried,
-)
+from training.checkpoint import load_checkpoint
 from training.config import read_run_config
 from training.data import PairDataset
 from training.evaluate import to_uint8

@@ -18,8 +18,9 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from models.folder import flatten_optimizer
 from models.networks import Discriminator, Generator
-from training.checkpoint import flatten_optimizer, resume_checkpoint, save_checkpoint
+from training.checkpoint import resume_checkpoint, save_checkpoint
 from training.config import make_config
 
 

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import torch
 
-from models.checkpoint import load_generator, save_model
-from training.checkpoint import copy_carried
+from models.folder import copy_carried, load_generator, save_model
 
 
 def interpolate(a: Path, b: Path, alpha: float, out: Path, prior_from: str = "b") -> Path:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from models.checkpoint import load_generator, save_model
+from models.folder import load_generator, save_model
 from models.networks import Generator, resize_state_dict
 from training.evaluate import evaluate
 

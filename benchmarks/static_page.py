@@ -35,7 +35,7 @@ import numpy as np
 
 from app import static
 from app.registry import SHIPPED, Registry
-from tests.helpers import page_vs_pytorch, static_last_run, static_page
+from benchmarks.browser import page_vs_pytorch, static_last_run, static_page
 
 WAIT = 120_000
 PHONE_SLOWDOWN = 4

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from train_infer import make_pairs
 
+from benchmarks.train_infer import make_pairs
 from models import GeneratorConfig, ModelConfig, Translator
 from models.networks import Generator
 from training.config import PRESETS, make_config

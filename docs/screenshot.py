@@ -19,12 +19,10 @@ from PIL import Image
 
 from app import server
 from app.registry import Registry
+from benchmarks.browser import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[1]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 WAIT = 180_000  # ms
 # The shoe of benchmarks/hand_drawn.py, on the 512 px canvas: outline, second sole line, two lace lines.
 SHOE = [[(120, 120), (200, 110), (230, 260), (330, 300), (420, 330), (440, 380), (430, 410), (90, 410), (80, 300),
@@ -60,7 +58,7 @@ def shoot(out: Path, hint_colour: str = "#1e64c8") -> int:
     demo, url = server.serve(Registry([ROOT / "assets" / "models"]), port=port, block=False)
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(url)
             page.wait_for_selector("#photo img", timeout=WAIT)

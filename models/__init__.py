@@ -1,5 +1,6 @@
 """pix2pix networks, model folders (safetensors + JSON config) and inference."""
-from .checkpoint import (
+from .config import ConfigError, DiscriminatorConfig, GeneratorConfig, ModelConfig
+from .folder import (
     BadModelError,
     MissingWeightsError,
     ModelError,
@@ -10,7 +11,6 @@ from .checkpoint import (
     read_card,
     save_model,
 )
-from .config import ConfigError, DiscriminatorConfig, GeneratorConfig, ModelConfig
 from .images import BadImageError, check_size, open_image, to_rgb
 from .networks import Discriminator, Generator, receptive_field
 from .translator import Translator, load, to_image, to_tensor

@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 
 import torch
 
-from .checkpoint import CONFIG, WEIGHTS, ModelError, check_folder, is_model_folder
 from .config import Range
+from .folder import CONFIG, WEIGHTS, ModelError, check_folder, is_model_folder
 
 
 class Parser(argparse.ArgumentParser):

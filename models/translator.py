@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .checkpoint import load_generator, read_card
 from .config import HINT_CHANNELS, ModelConfig
+from .folder import load_generator, read_card
 from .hints import hint_tensor, palette_planes
 from .images import to_rgb
 from .networks import Generator

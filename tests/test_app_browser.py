@@ -15,10 +15,8 @@ from PIL import Image, ImageDraw
 import models
 from app import handlers, server
 from app.registry import Registry
+from benchmarks.browser import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 SHOTS = os.environ.get("STUDIO_SCREENSHOTS", "/tmp")
 WAIT = 180_000  # ms; generous: the CI CPU may be shared and chromium renders in software
 WINDOW, BACKGROUND = (0, 85, 255), (0, 0, 170)
@@ -68,7 +66,7 @@ def page(translations, calls):
         port = s.getsockname()[1]
     demo, url = server.serve(Registry([translations]), port=port, block=False)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
         page.goto(url)
         page.wait_for_selector("#photo img", timeout=WAIT)  # the example is translated on load

@@ -8,7 +8,8 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 
 import models
-from training.checkpoint import DISCRIMINATOR, OPTIMIZERS, checkpoint_model, copy_carried, write_carried
+from models.folder import DISCRIMINATOR, OPTIMIZERS, copy_carried, write_carried
+from training.checkpoint import checkpoint_model
 from training.config import ConfigError
 from training.trainer import Trainer, run_training
 

@@ -10,8 +10,9 @@ import pytest
 from helpers import make_dataset
 
 import models
+from models.files import CheckpointError
 from training.__main__ import main as training_cli
-from training.checkpoint import CheckpointError, resume_checkpoint
+from training.checkpoint import resume_checkpoint
 from training.config import RunConfigError, make_config
 from training.trainer import RunWriteError, Trainer, run_training
 

@@ -9,9 +9,10 @@ from safetensors.torch import load_file
 from torchvision.models import mobilenet_v2
 
 import models
+from models.folder import PROJECTED
 from models.networks import Generator
 from training import imagenet
-from training.checkpoint import PROJECTED, checkpoint_model
+from training.checkpoint import checkpoint_model
 from training.config import ConfigError
 from training.evaluate import evaluate
 from training.imagenet import ImageNetFeatures, ImageNetWeightsError, perceptual_loss, weights_path

@@ -7,7 +7,7 @@ import torch
 import models
 from benchmarks import interpolate
 from models import GeneratorConfig, ModelConfig
-from models.checkpoint import save_model
+from models.folder import save_model
 from models.networks import Generator
 
 

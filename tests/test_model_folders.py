@@ -176,9 +176,9 @@ def test_card_is_read_only_from_inside_the_folder(tiny_models, tmp_path):
 def test_card_is_capped_and_a_fifo_does_not_hang(tiny_models, tmp_path):
     folder = tmp_path / "m"
     shutil.copytree(tiny_models / "edges2cats", folder)
-    (folder / "README.md").write_text("# big\n" + "x" * (models.checkpoint.MAX_CARD_BYTES * 2))
+    (folder / "README.md").write_text("# big\n" + "x" * (models.folder.MAX_CARD_BYTES * 2))
     card = models.read_card(folder)
-    assert len(card) < models.checkpoint.MAX_CARD_BYTES + 100 and card.endswith("(card cut at 256 KB)*")
+    assert len(card) < models.folder.MAX_CARD_BYTES + 100 and card.endswith("(card cut at 256 KB)*")
     (folder / "README.md").unlink()
     os.mkfifo(folder / "README.md")
     assert models.read_card(folder) == ""

@@ -11,14 +11,8 @@ from PIL import Image
 
 from app import static
 from app.registry import SHIPPED, Registry
-from tests.helpers import (
-    needs_static_page,
-    page_vs_pytorch,
-    png_array,
-    static_last_run,
-    static_page,
-    static_stroke,
-)
+from benchmarks.browser import page_vs_pytorch, png_array, static_last_run, static_page
+from tests.helpers import needs_static_page, static_stroke
 
 WAIT = 180_000  # ms; generous: the CI CPU may be shared
 pytestmark = needs_static_page()

@@ -13,15 +13,8 @@ import pytest
 
 from app import static
 from app.registry import SHIPPED, Registry
-from tests.helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    PHONE,
-    needs_static_page,
-    page_vs_pytorch,
-    static_last_run,
-    static_stroke,
-)
+from benchmarks.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, page_vs_pytorch, static_last_run
+from tests.helpers import needs_static_page, static_stroke
 
 WAIT = 180_000  # ms; generous: the CI CPU may be shared
 pytestmark = needs_static_page()

@@ -7,12 +7,13 @@ import sys
 from pathlib import Path
 
 from hed_edges.pairs import NothingBuiltError
-from models.checkpoint import ModelError
 from models.cli import Parser, add_options, device, existing_dir, given, non_negative_int, positive_int
 from models.config import PADDINGS
+from models.files import CheckpointError
+from models.folder import ModelError, repadded_model
 from models.shipped import SHIPPED
 
-from .checkpoint import CheckpointError, checkpoint_model, repadded_model
+from .checkpoint import checkpoint_model
 from .config import ConfigError, RunConfigError, ScheduleError, TrainConfig, make_config
 from .data import DataError
 from .fetch import BASE_URL, FETCHED, OFFICIAL, URL_ENV, FetchError, fetch, sha256_arg

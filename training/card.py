@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from models.checkpoint import atomic_write_bytes
 from models.config import ModelConfig
+from models.files import atomic_write_bytes
+from models.folder import DISCRIMINATOR
 from models.networks import PALETTE_PRIOR
 
 METRIC_ROWS = [
@@ -194,7 +195,7 @@ def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path | None = 
         f"- Discriminator: {t.get('discriminator', '?')}; objective {t.get('objective', '?')}, "
         f"lambda {t.get('lambda_l1', '?')}"
         + ("; carried in this folder with its Adam state, so `--init-from` it continues with them"
-           if (dest / "discriminator.safetensors").is_file() else "")
+           if (dest / DISCRIMINATOR).is_file() else "")
         + (f" (trained {d['steps']} steps alone against this generator: `{d['command']}`)"
            if (d := t.get("discriminator_carried")) else ""),
         *([f"- Also trained with {' and '.join(w for k, w in IMAGENET_OPTIONS.items() if t.get(k))}, on the "

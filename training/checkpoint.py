@@ -7,8 +7,7 @@ complete; ``latest.json`` then points at it, so a kill at any moment leaves a us
 does not trust any single file: it takes the newest checkpoint whose every file reads back, and
 says which ones it skipped and why (a disk that filled up, a file truncated by a copy).
 
-A run's model folder (and a shipped one) also carries D and the Adam states (CARRIED), so that
-`--init-from` it continues the run on a fresh machine instead of starting a new D.
+A model folder (models.folder) carries the last D and Adam states too, so `--init-from` it goes on elsewhere.
 """
 from __future__ import annotations
 
@@ -19,69 +18,26 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file
 
-from models.checkpoint import (
-    CONFIG,
-    WEIGHTS,
-    MissingWeightsError,
-    atomic_save_tensors,
-    atomic_write_bytes,
-    check_folder,
-    remove_temps,
-    save_model,
-)
 from models.config import ModelConfig
+from models.files import CheckpointError, atomic_save_tensors, atomic_write_bytes, read_tensors, remove_temps
+from models.folder import (
+    CONFIG,
+    DISCRIMINATOR,
+    OPTIMIZERS,
+    PROJECTED,
+    MissingWeightsError,
+    flatten_optimizers,
+    save_model,
+    unflatten_optimizer,
+    write_carried,
+)
 from models.networks import Generator
 
 from .config import read_run_config
 
 LATEST = "latest.json"
-# What a model folder carries beside its generator so a run can go on from it on another machine (issue 28):
-# the discriminator (float16) and both Adam states (moments in bfloat16, which keeps float32's range: float16
-# flushes Adam's tiny second moments to zero). benchmarks/carry_state.py measures both as harmless.
-DISCRIMINATOR = "discriminator.safetensors"
-PROJECTED = "projected_discriminator.safetensors"  # --projected-d's heads (training.projected), when trained
-OPTIMIZERS = "optimizers.safetensors"
-CARRIED = (DISCRIMINATOR, PROJECTED, OPTIMIZERS)
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file does not read back (or no checkpoint of a run does); the message names the file."""
-
-
-def flatten_optimizer(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
-    sd = opt.state_dict()
-    tensors = {}
-    scalars: dict[str, dict[str, Any]] = {}
-    for idx, state in sd["state"].items():
-        for key, value in state.items():
-            if torch.is_tensor(value):
-                tensors[f"{prefix}.{idx}.{key}"] = value
-            else:
-                scalars.setdefault(str(idx), {})[key] = value
-    return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
-
-
-def flatten_optimizers(optimizers: dict[str, torch.optim.Optimizer]) -> tuple[dict[str, torch.Tensor], dict]:
-    tensors: dict[str, torch.Tensor] = {}
-    meta = {}
-    for name, opt in optimizers.items():
-        t, meta[name] = flatten_optimizer(name, opt)
-        tensors.update(t)
-    return tensors, meta
-
-
-def unflatten_optimizer(prefix: str, tensors: dict[str, torch.Tensor], meta: dict) -> dict:
-    state: dict[int, dict[str, Any]] = {}
-    for name, value in tensors.items():
-        if name.startswith(prefix + "."):
-            idx, key = name[len(prefix) + 1:].split(".", 1)
-            state.setdefault(int(idx), {})[key] = value
-    for idx, extra in meta["scalars"].items():
-        state.setdefault(int(idx), {}).update(extra)
-    return {"state": state, "param_groups": meta["param_groups"]}
+GENERATOR = "generator.safetensors"  # a step folder's G (a model folder's is models.folder.WEIGHTS)
 
 
 def save_checkpoint(
@@ -104,7 +60,7 @@ def save_checkpoint(
     if torch.cuda.is_available():
         rng.update({f"torch_cuda{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())})
     try:  # a full disk or a read-only folder: no half-written step folder stays behind
-        atomic_save_tensors(generator.state_dict(), tmp / "generator.safetensors")
+        atomic_save_tensors(generator.state_dict(), tmp / GENERATOR)
         if discriminator is not None:
             atomic_save_tensors(discriminator.state_dict(), tmp / DISCRIMINATOR)
         if projected is not None:
@@ -188,15 +144,6 @@ def _read_state(path: Path, optimizers: dict[str, torch.optim.Optimizer]) -> dic
     return state
 
 
-def read_tensors(file: Path) -> dict[str, torch.Tensor]:
-    try:
-        return load_file(file)
-    except OSError as e:
-        raise CheckpointError(f"{file}: {e.strerror}") from e
-    except SafetensorError as e:
-        raise CheckpointError(f"{file}: unreadable ({e})") from e
-
-
 def load_checkpoint(
     path: Path,
     generator: torch.nn.Module,
@@ -208,7 +155,7 @@ def load_checkpoint(
 
     Every file is read before anything is restored; CheckpointError names the file that does not fit."""
     state = _read_state(path, optimizers)
-    nets = {"generator.safetensors": generator, DISCRIMINATOR: discriminator, PROJECTED: projected}
+    nets = {GENERATOR: generator, DISCRIMINATOR: discriminator, PROJECTED: projected}
     weights = {name: (net, read_tensors(path / name)) for name, net in nets.items() if net is not None}
     file = path / OPTIMIZERS
     tensors = read_tensors(file)
@@ -231,85 +178,6 @@ def load_checkpoint(
     return state
 
 
-def write_carried(folder: Path, discriminator: dict[str, torch.Tensor] | None,
-                  opt_tensors: dict[str, torch.Tensor], opt_meta: dict,
-                  projected: dict[str, torch.Tensor] | None = None) -> None:
-    """Put D (and the projected D) and the Adam states in a model folder (see CARRIED); a folder without a D loses
-    any stale one."""
-    if discriminator is None:
-        for name in CARRIED:
-            (folder / name).unlink(missing_ok=True)
-        return
-    for name, state in ((DISCRIMINATOR, discriminator), (PROJECTED, projected)):
-        if state is None:
-            (folder / name).unlink(missing_ok=True)
-        else:
-            atomic_save_tensors({k: v.half() if v.is_floating_point() else v for k, v in state.items()},
-                                folder / name, metadata={"dtype": "float16"})
-    moments = {k: v.bfloat16() if v.is_floating_point() and v.ndim else v for k, v in opt_tensors.items()
-               if not k.startswith("rng.")}
-    atomic_save_tensors(moments, folder / OPTIMIZERS, metadata={"optimizers": json.dumps(opt_meta)})
-
-
-def copy_carried(source: Path, dest: Path) -> None:
-    """A model folder's D and Adam states to another folder (shipping a run's model); none there removes dest's."""
-    for name in CARRIED:
-        if (source / name).is_file():
-            atomic_write_bytes(dest / name, (source / name).read_bytes())
-        else:
-            (dest / name).unlink(missing_ok=True)
-
-
-def load_net(file: Path, net: torch.nn.Module) -> None:
-    """A carried network's weights (stored in float16) into `net`; CheckpointError when they do not fit it."""
-    state = read_tensors(file)
-    own = net.state_dict()
-    wrong = sorted(k for k in set(state) | set(own) if k not in state or k not in own or state[k].shape != own[k].shape)
-    if wrong:
-        raise CheckpointError(f"{file}: its discriminator differs from this run's at "
-                              f"{', '.join(wrong[:3])}{' ...' if len(wrong) > 3 else ''} (same --ndf, --patch, hints?)")
-    net.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
-
-
-def load_carried(folder: Path, discriminator: torch.nn.Module,
-                 optimizers: dict[str, torch.optim.Optimizer], projected: torch.nn.Module | None = None) -> list[str]:
-    """Fill D (and the projected D, where the folder has one), then each Adam state whose every tensor fits its
-    parameters, from a model folder that carries them; returns a line for each network or Adam state left fresh.
-    CheckpointError when the folder's D does not fit."""
-    load_net(folder / DISCRIMINATOR, discriminator)
-    notes = []
-    if projected is not None:
-        if (folder / PROJECTED).is_file():
-            load_net(folder / PROJECTED, projected)
-        else:
-            notes.append(f"{folder}: no {PROJECTED}: the projected discriminator starts fresh")
-    file = folder / OPTIMIZERS
-    if not optimizers:  # D alone (--init-discriminator): a run's checkpoint keeps its Adam state otherwise
-        return notes
-    if not file.is_file():
-        return [*notes, f"{folder}: no {OPTIMIZERS}: Adam starts fresh"]
-    try:
-        with safe_open(file, framework="pt") as f:
-            meta = json.loads((f.metadata() or {})["optimizers"])
-    except (OSError, SafetensorError, KeyError, ValueError) as e:
-        raise CheckpointError(f"{file}: unreadable ({type(e).__name__}: {e})") from e
-    tensors = read_tensors(file)
-    for name, opt in optimizers.items():
-        params = [p for group in opt.param_groups for p in group["params"]]
-        sd = unflatten_optimizer(name, tensors, meta[name]) if name in meta else None
-        fits = sd is not None and len(sd["param_groups"]) == len(opt.param_groups) and all(
-            0 <= i < len(params) and all(not torch.is_tensor(v) or v.ndim == 0 or v.shape == params[i].shape
-                                         for v in entry.values())
-            for i, entry in sd["state"].items())
-        if fits and sd["state"]:
-            sd["state"] = {i: {k: v.float() if torch.is_tensor(v) else v for k, v in entry.items()}
-                           for i, entry in sd["state"].items()}
-            opt.load_state_dict(sd)
-        else:
-            notes.append(f"{file}: no Adam state for {name} that fits this run: it starts fresh")
-    return notes
-
-
 def checkpoint_model(run_dir: Path, step: int | Sequence[int], out: Path | None = None,
                      also: Sequence[tuple[Path, Sequence[int]]] = ()) -> Path:
     """A kept checkpoint's generator as a model folder, so `evaluate` can compare steps of a run (and
@@ -327,7 +195,7 @@ def checkpoint_model(run_dir: Path, step: int | Sequence[int], out: Path | None 
     parts = [(Path(r), list(s)) for r, s in also] + [(run_dir, steps)]
     ckpts = [(r, r / "checkpoints" / f"step_{s:08d}") for r, ss in parts for s in ss]
     for r, ckpt in ckpts:
-        if not (ckpt / "generator.safetensors").is_file():
+        if not (ckpt / GENERATOR).is_file():
             kept = ", ".join(p.name[5:].lstrip("0") for p in sorted(r.glob("checkpoints/step_*")))
             raise MissingWeightsError(f"{ckpt} not found; {r} keeps steps: {kept or 'none'}")
     cfg = read_run_config(run_dir / "train_config.json")
@@ -335,7 +203,7 @@ def checkpoint_model(run_dir: Path, step: int | Sequence[int], out: Path | None 
         if read_run_config(r / "train_config.json").model.generator != cfg.model.generator:
             raise CheckpointError(f"{r}'s generator differs from {run_dir}'s: their weights cannot be averaged")
     generator = Generator(cfg.model.generator)
-    states = [read_tensors(ckpt / "generator.safetensors") for _, ckpt in ckpts]
+    states = [read_tensors(ckpt / GENERATOR) for _, ckpt in ckpts]
     params = {name for name, _ in generator.named_parameters()}
     generator.load_state_dict({k: torch.stack([s[k] for s in states]).mean(0) if k in params else v
                                for k, v in states[-1].items()})
@@ -364,25 +232,4 @@ def checkpoint_model(run_dir: Path, step: int | Sequence[int], out: Path | None 
     write_carried(out, read_tensors(newest / DISCRIMINATOR) if has_d else None,
                   read_tensors(newest / OPTIMIZERS) if has_d else {}, meta,
                   read_tensors(newest / PROJECTED) if (newest / PROJECTED).is_file() else None)
-    return out
-
-
-def repadded_model(model: Path, padding: str, out: Path, command: str) -> Path:
-    """`model`'s weights, byte for byte, as a model folder at `out` whose convs pad another way (the weights
-    are the same either way), with its D and Adam: how a trained model is judged, and shipped, under a padding
-    it was not trained with. `command` (the one that made it) is added to the training record's."""
-    config = check_folder(model)
-    config.training = dict(config.training)
-    config.training["command"] = "; ".join(c for c in (config.training.get("command"), command) if c)
-    config.training["padding_from"] = config.generator.padding
-    config.generator.padding = padding
-    return copy_model(model, out, config)
-
-
-def copy_model(model: Path, out: Path, config: ModelConfig) -> Path:
-    """`model`'s weights as stored (a float16 folder stays float16), with `config` and its D and Adam, as the
-    model folder `out`: shipping a model or re-reading it another way never rounds its weights again."""
-    atomic_write_bytes(out / WEIGHTS, (model / WEIGHTS).read_bytes())
-    atomic_write_bytes(out / CONFIG, config.to_json().encode())
-    copy_carried(model, out)
     return out

@@ -38,7 +38,7 @@ from skimage.color import rgb2lab
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from tqdm import tqdm
 
-from models.checkpoint import atomic_write_bytes
+from models.files import atomic_write_bytes
 from models.hints import hints_image
 from models.translator import load
 

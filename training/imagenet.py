@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.checkpoint import MissingWeightsError
+from models.folder import MissingWeightsError
 
 FILE = "mobilenet_v2-b0353104.pth"  # the name torchvision gives it (IMAGENET1K_V1)
 SHA256 = "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"

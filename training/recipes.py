@@ -12,11 +12,11 @@ import shlex
 import sys
 from pathlib import Path
 
-from models.checkpoint import CONFIG, atomic_write_bytes, check_folder
 from models.config import ModelConfig
+from models.files import atomic_write_bytes
+from models.folder import CONFIG, check_folder, copy_carried, copy_model
 from models.shipped import SHIPPED, ShippedModel
 
-from .checkpoint import copy_carried, copy_model
 from .config import make_config
 from .data import DataError
 from .fetch import FETCHED, OFFICIAL

@@ -19,22 +19,22 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from models.checkpoint import MissingWeightsError, atomic_write_bytes, load_generator, naming, remove_temps, save_model
 from models.config import HINT_CHANNELS
+from models.files import CheckpointError, atomic_write_bytes, naming, remove_temps
+from models.folder import (
+    DISCRIMINATOR,
+    MissingWeightsError,
+    flatten_optimizers,
+    load_carried,
+    load_generator,
+    save_model,
+    write_carried,
+)
 from models.hints import palette_planes
 from models.networks import PALETTE_PRIOR, Discriminator, Generator, resize_state_dict, widen_state_dict
 from models.translator import to_image
 
-from .checkpoint import (
-    DISCRIMINATOR,
-    CheckpointError,
-    flatten_optimizers,
-    load_carried,
-    remove_interrupted,
-    resume_checkpoint,
-    save_checkpoint,
-    write_carried,
-)
+from .checkpoint import remove_interrupted, resume_checkpoint, save_checkpoint
 from .config import HINT_OPTIONS, PROJECTABLE, ConfigError, TrainConfig, read_run_config, validate
 from .data import DataError, PairDataset, epoch_order, step_generator
 from .diffaugment import Augment, augment_generator, parse_policy
