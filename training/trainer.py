@@ -10,6 +10,7 @@ import signal
 import sys
 import time
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,25 @@ def pick_device(name: str) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("--device cuda was asked for, but torch sees no CUDA device")
     return device
+
+
+@dataclass
+class Batch:
+    """One step's tensors on the device. `condition`: what D sees beside the image (lines and hints; None for an
+    unconditional D); `keep`: the pairs D sees (None: all; hue-turned pairs are L1 targets only)."""
+
+    condition: torch.Tensor | None
+    g_in: torch.Tensor
+    b: torch.Tensor
+    keep: torch.Tensor | None
+    teacher_out: torch.Tensor | None
+    near_lines: torch.Tensor | None
+
+    def for_d(self, fake: torch.Tensor) -> tuple:
+        """(condition, real, fake) restricted to the pairs D sees."""
+        if self.keep is None or self.keep.all():
+            return self.condition, self.b, fake
+        return tuple(None if t is None else t[self.keep] for t in (self.condition, self.b, fake))
 
 
 class Trainer:
@@ -178,11 +198,30 @@ class Trainer:
 
     # -- one step ---------------------------------------------------------------------------
     def train_step(self, step: int) -> dict[str, float]:
-        cfg = self.cfg
+        """One step, as pix2pix's optimize_parameters: G's forward pass, D's step, then G's (not during
+        --d-warmup, when D trains alone against a frozen G)."""
+        batch = self.prepare_batch(step)
+        for opt in self.optimizers.values():
+            for group in opt.param_groups:
+                group["lr"] = self.lr_at(step)
+        warmup = step < self.cfg.d_warmup
+        with self.autocast, torch.set_grad_enabled(not warmup):
+            fake = self.G_train(batch.g_in)
+        terms: dict[str, float] = {}
+        fake_logits, fm = self.d_step(batch, fake, step, terms)
+        extras = self.imagenet_terms(batch, fake, warmup, terms)
+        if not warmup:
+            self.g_step(batch, fake, fake_logits, fm, extras, terms)
+        return terms
+
+    def prepare_batch(self, step: int) -> Batch:
+        """The step's pairs with what the options add: hints (and their hue turn), the palette planes, the
+        --distill teacher's output and where it counts; on the device, in the run's memory format."""
+        cfg, gen = self.cfg, self.cfg.model.generator
         generator = step_generator(cfg.seed + 7 * self.rank, step)
         a, b, *clean = self.data.batch(self._indices(step), generator, clean=self.teacher is not None)
-        keep = None  # the pairs D sees; None: all of them
-        if cfg.model.generator.hints:
+        keep = hints = None  # keep: the pairs D sees; None: all of them
+        if gen.hints:
             # Drawn after crop and flip, from the same per-step generator: aligned with the target,
             # and an exact resume sees the same hints. D is conditioned on them too (via `a`).
             hints = sample_hints(b, cfg.data.hints, generator, max_radius=cfg.data.hint_radius,
@@ -192,8 +231,8 @@ class Trainer:
                 keep = (~turned).to(self.device)
             a = torch.cat([a, hints], dim=1)
         g_in = a
-        if cfg.model.generator.palette:  # after any hue turn: the code is the colour of the target G must match
-            colours, given = sample_palette(b, hints if cfg.model.generator.hints else None, generator)
+        if gen.palette:  # after any hue turn: the code is the colour of the target G must match
+            colours, given = sample_palette(b, hints, generator)
             g_in = torch.cat([a, palette_planes(colours, given, *a.shape[2:])], dim=1)
         teacher_out = near_lines = None
         if self.teacher is not None and not step < cfg.d_warmup:
@@ -205,71 +244,75 @@ class Trainer:
             with torch.random.fork_rng(devices=devices), torch.no_grad(), self.autocast:
                 teacher_out = self.teacher(t_in)
             # Where a thick stroke and a thin line differ: the thick ink (it covers the thin), widened by
-            # DISTILL_REACH px. Averaged over the whole image the term is a whisper (most pixels are far from any line).
+            # DISTILL_REACH px, so the term is not a whisper averaged over pixels far from any line.
             ink = (a[:, :clean[0].shape[1]] < 0).any(dim=1, keepdim=True).float()
             near_lines = F.max_pool2d(ink, 2 * DISTILL_REACH + 1, stride=1, padding=DISTILL_REACH).to(self.device)
-        a = a.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
-        g_in = g_in.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
-        b = b.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
-        for opt in self.optimizers.values():
-            for group in opt.param_groups:
-                group["lr"] = self.lr_at(step)
-        condition = a if cfg.discriminator.conditional else None
-        warmup = step < cfg.d_warmup  # D alone, G frozen
-        with self.autocast, torch.set_grad_enabled(not warmup):
-            fake = self.G_train(g_in)
-        terms: dict[str, float] = {}
-        fake_logits = fm = None
-        # Hue-turned pairs are L1 targets only: D trains on, and G is judged by D on, the rest.
-        d_condition, d_real, d_fake = condition, b, fake
-        if keep is not None and not keep.all():
-            d_condition, d_real, d_fake = (None if t is None else t[keep] for t in (condition, b, fake))
-        if self.D is not None and len(d_real):
-            # DiffAugment: a fresh draw for each D call, the same one for its condition and image.
-            augment_stream = augment_generator(cfg.seed + 7 * self.rank, step)
+        a, g_in, b = (t.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
+                      for t in (a, g_in, b))
+        return Batch(a if cfg.discriminator.conditional else None, g_in, b, keep, teacher_out, near_lines)
 
-            def augment() -> Augment:
-                return Augment.sample(self.augment_policy, d_real.shape, augment_stream)
+    def d_step(self, batch: Batch, fake: torch.Tensor, step: int, terms: dict[str, float]) -> tuple:
+        """D's step on the pairs it sees (hue-turned pairs are L1 targets only), then its verdict on G's output,
+        with D frozen: (the logits G is judged by, the feature-matching term), None each without a D."""
+        condition, real, fake = batch.for_d(fake)
+        if self.D is None or not len(real):
+            return None, None
+        # DiffAugment: a fresh draw for each D call, the same one for its condition and image.
+        augment_stream = augment_generator(self.cfg.seed + 7 * self.rank, step)
 
-            self.D.requires_grad_(True)
-            with self.autocast:
-                real_logits = self.D_train(*augment()(d_condition, d_real))
-                detached_logits = self.D_train(*augment()(d_condition, d_fake.detach()))
-            loss_d, d_terms = discriminator_loss(real_logits, detached_logits)
-            self.optimizers["D"].zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.optimizers["D"].step()
-            terms.update(d_terms)
-            # G's pass through D: D frozen, and outside DDP so no gradient sync is expected.
-            self.D.requires_grad_(False)
-            g_augment = augment()  # feature matching compares fake and real under the same draw
-            with self.autocast:
-                fake_feats = self.D.features(*g_augment(d_condition, d_fake))
-                fake_logits = fake_feats[-1]
-                if cfg.feature_matching:
-                    with torch.no_grad():
-                        real_feats = self.D.features(*g_augment(d_condition, d_real))
-                    fm = feature_matching_loss(fake_feats[:-1], real_feats[:-1])
-        extras: dict[str, tuple[float, torch.Tensor]] = {}
-        if self.imagenet is not None:
-            with self.autocast:
-                fake_net = self.imagenet(fake)
+        def augment() -> Augment:
+            return Augment.sample(self.augment_policy, real.shape, augment_stream)
+
+        self.D.requires_grad_(True)
+        with self.autocast:
+            real_logits = self.D_train(*augment()(condition, real))
+            detached_logits = self.D_train(*augment()(condition, fake.detach()))
+        loss_d, d_terms = discriminator_loss(real_logits, detached_logits)
+        self.optimizers["D"].zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.optimizers["D"].step()
+        terms.update(d_terms)
+        # G's pass through D: D frozen, and outside DDP so no gradient sync is expected.
+        self.D.requires_grad_(False)
+        g_augment = augment()  # feature matching compares fake and real under the same draw
+        fm = None
+        with self.autocast:
+            fake_feats = self.D.features(*g_augment(condition, fake))
+            if self.cfg.feature_matching:
                 with torch.no_grad():
-                    real_net = self.imagenet(b)
-            if self.P is not None and len(d_real):
-                extras["G_projected"] = (cfg.projected_d, self._projected_step(fake_net, real_net, d_condition, keep,
-                                                                               terms))
-            if cfg.perceptual and not warmup:
-                extras["G_perceptual"] = (cfg.perceptual, perceptual_loss(fake_net, real_net))
-        if warmup:  # G waits until the fresh D has caught up with it
-            return terms
-        loss_g, g_terms = generator_loss(fake_logits, fake, b, cfg.lambda_l1, cfg.uses_l1, fm, cfg.feature_matching,
-                                         teacher_out, cfg.distill, near_lines, extras)
+                    real_feats = self.D.features(*g_augment(condition, real))
+                fm = feature_matching_loss(fake_feats[:-1], real_feats[:-1])
+        return fake_feats[-1], fm
+
+    def imagenet_terms(self, batch: Batch, fake: torch.Tensor, warmup: bool,
+                       terms: dict[str, float]) -> dict[str, tuple[float, torch.Tensor]]:
+        """The pretrained-eyes terms of G's loss (name -> (weight, term)): the projected D's verdict after its own
+        step, and the feature loss."""
+        extras: dict[str, tuple[float, torch.Tensor]] = {}
+        if self.imagenet is None:
+            return extras
+        with self.autocast:
+            fake_net = self.imagenet(fake)
+            with torch.no_grad():
+                real_net = self.imagenet(batch.b)
+        condition, real, _ = batch.for_d(fake)
+        if self.P is not None and len(real):
+            extras["G_projected"] = (self.cfg.projected_d,
+                                     self._projected_step(fake_net, real_net, condition, batch.keep, terms))
+        if self.cfg.perceptual and not warmup:
+            extras["G_perceptual"] = (self.cfg.perceptual, perceptual_loss(fake_net, real_net))
+        return extras
+
+    def g_step(self, batch: Batch, fake: torch.Tensor, fake_logits: torch.Tensor | None, fm: torch.Tensor | None,
+               extras: dict[str, tuple[float, torch.Tensor]], terms: dict[str, float]) -> None:
+        cfg = self.cfg
+        loss_g, g_terms = generator_loss(fake_logits, fake, batch.b, cfg.lambda_l1, cfg.uses_l1, fm,
+                                         cfg.feature_matching, batch.teacher_out, cfg.distill, batch.near_lines,
+                                         extras)
         self.optimizers["G"].zero_grad(set_to_none=True)
         loss_g.backward()
         self.optimizers["G"].step()
         terms.update(g_terms)
-        return terms
 
     def _projected_step(self, fake_net: dict[int, torch.Tensor], real_net: dict[int, torch.Tensor],
                         condition: torch.Tensor | None, keep: torch.Tensor | None, terms: dict[str,
