@@ -146,6 +146,96 @@ def to_uint8(t) -> np.ndarray:
     return ((t.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
 
 
+def pixel_scores(fake: np.ndarray, real: np.ndarray, hf: dict, hr: dict) -> dict:
+    """Fidelity and colour of one output: L1, PSNR, SSIM (blur scores well on these), sharpness, the Lab histogram
+    intersection (hf, hr: the output's and the photo's histograms) and the checkerboard of each."""
+    return {
+        "L1": l1_distance(fake, real),
+        "PSNR": float(peak_signal_noise_ratio(real, fake, data_range=255)),
+        "SSIM": float(structural_similarity(real, fake, channel_axis=2, data_range=255)),
+        "sharpness_ratio": gradient_energy(fake) / max(gradient_energy(real), 1e-12),
+        "color_intersection": colour_score(hf, hr),
+        "checkerboard": checkerboard_score(fake),
+        "checkerboard_real": checkerboard_score(real),
+    }
+
+
+def structure_scores(fake: np.ndarray, real: np.ndarray, ref: np.ndarray) -> dict:
+    """Edges found again in the output against the input lines `ref` (1 px), beside the real photo's. Precision
+    and recall say which way structure fails: invented edges, or drawn lines left out."""
+    from hed_edges import extract_edges
+    from hed_edges.metrics import edge_f1, frame_share
+
+    found = np.asarray(extract_edges(Image.fromarray(fake), size=None)) < 128
+    scored = edge_f1(found, ref)
+    f1_real = edge_f1(np.asarray(extract_edges(Image.fromarray(real), size=None)) < 128, ref)["f1"]
+    return {"edge_f1_fake": scored["f1"], "edge_f1_real": f1_real, "edge_precision_fake": scored["precision"],
+            "edge_recall_fake": scored["recall"], "edge_frame_fake": frame_share(found, ref)}
+
+
+def judge_scores(fakes: list[np.ndarray], real: np.ndarray, cat_faces: bool, classifier) -> dict:
+    """Off-the-shelf judges of realism: OpenCV's cat-face detector over every seed's output in `fakes` (the share
+    with a face), and the ImageNet classifier's verdict on the first."""
+    row: dict = {}
+    if cat_faces:
+        from hed_edges.catfaces import has_face
+
+        row.update(cat_face_fake=float(np.mean([has_face(f) for f in fakes])), cat_face_real=float(has_face(real)))
+    if classifier is not None:
+        from .imagenet import CAT_CLASSES
+
+        p_fake, p_real = classifier.probabilities(fakes[0]), classifier.probabilities(real)
+        row["imagenet_top5_agree"] = float(int(p_real.argmax()) in p_fake.topk(5).indices.tolist())
+        if cat_faces:
+            row.update(imagenet_cat_fake=float(int(p_fake.argmax()) in CAT_CLASSES),
+                       imagenet_cat_real=float(int(p_real.argmax()) in CAT_CLASSES),
+                       imagenet_p_cat_fake=float(p_fake[list(CAT_CLASSES)].sum()),
+                       imagenet_p_cat_real=float(p_real[list(CAT_CLASSES)].sum()))
+    return row
+
+
+def ratio(a: float, b: float) -> float:
+    return a / b if b > 0 else float("nan")
+
+
+def summarise(per_image: list[dict], pooled: dict, judges: dict) -> dict:
+    """Means of the per-image scores by family, and the dataset-level colour figures (paper Fig. 7) from
+    `pooled` (summed histograms, per-image mean a*b*)."""
+    def mean(key: str) -> float:
+        vals = [r[key] for r in per_image if key in r and math.isfinite(r[key])]
+        return float(np.mean(vals)) if vals else float("nan")
+
+    summary = {k: mean(k) for k in ("L1", "PSNR", "SSIM", "sharpness_ratio", "color_intersection")}
+    real_ab = np.array(pooled["real_ab"])
+    if pooled["average_ab"]:
+        summary.update({k: mean(k) for k in ("average_PSNR", "average_color_intersection")})
+        summary["average_color_spread_ratio"] = color_spread_ratio(np.array(pooled["average_ab"]), real_ab)
+    if judges["hints"]:
+        summary.update({k: mean(k) for k in ("hinted_L1", "hinted_PSNR", "hinted_color_intersection")})
+        summary["hints"] = EVAL_HINTS
+    summary["color_intersection_pooled"] = colour_score(pooled["fake_hist"], pooled["real_hist"])
+    summary["color_intersection_real_pairs"] = mean_pairwise_intersection(pooled["real_hists"])
+    summary["color_spread_ratio"] = color_spread_ratio(np.array(pooled["fake_ab"]), real_ab)
+    summary["checkerboard"], summary["checkerboard_real"] = mean("checkerboard"), mean("checkerboard_real")
+    if judges["structure"]:
+        f1_fake, f1_real = mean("edge_f1_fake"), mean("edge_f1_real")
+        summary.update(edge_f1_fake=f1_fake, edge_f1_real=f1_real, edge_precision_fake=mean("edge_precision_fake"),
+                       edge_recall_fake=mean("edge_recall_fake"), edge_frame_fake=mean("edge_frame_fake"),
+                       structure_ratio=ratio(f1_fake, f1_real))
+    if judges["cat_faces"]:
+        found, real_found = mean("cat_face_fake"), mean("cat_face_real")
+        summary.update(cat_faces_fake=found, cat_faces_real=real_found, cat_face_ratio=ratio(found, real_found))
+    if judges["classifier"] is not None:
+        summary["imagenet_top5_agreement"] = mean("imagenet_top5_agree")
+        if judges["cat_faces"]:
+            cats, real_cats = mean("imagenet_cat_fake"), mean("imagenet_cat_real")
+            summary.update(imagenet_cat_fake=cats, imagenet_cat_real=real_cats,
+                           imagenet_cat_ratio=ratio(cats, real_cats), imagenet_p_cat_fake=mean("imagenet_p_cat_fake"),
+                           imagenet_p_cat_real=mean("imagenet_p_cat_real"))
+    summary["pairs"] = len(per_image)
+    return summary
+
+
 def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: str = "val",
              direction: str = "AtoB", limit: int = 0, structure: bool = True, device: str = "cpu",
              seed: int = 0, stroke_width: int = 1, thin_lines: bool = False, cat_faces: bool | None = None,
@@ -154,94 +244,59 @@ def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: st
 
     Hint models also get input | output | hints | hinted output | target grids and `hinted_*` scores.
     `cat_faces` (default: for models with "cat" in their name) adds the cat-face detector's realism score;
-    `face_seeds` > 1 asks the detector about that many dropout seeds of each output and scores the share: its
-    verdict differs between two seeds on 30-39 of the 124 cat-head val crops for the shipped cats model
-    (benchmarks/paired.py on two --seed evaluations), and a G pass and the cascade are cheap beside HED.
-    `imagenet` (default: where its weights are installed) adds the ImageNet classifier's verdicts; the cat ones
-    go with `cat_faces`."""
+    `face_seeds` > 1 asks the detector about that many dropout seeds of each output and scores the share (one
+    seed's verdict is noisy: docs/measurements.md). `imagenet` (default: where its weights are installed) adds the
+    ImageNet classifier's verdicts; the cat ones go with `cat_faces`."""
     from .imagenet import available
 
     translator = load(model_dir, device=device)
-    if cat_faces is None:
-        cat_faces = "cat" in translator.config.name.lower()
-    if cat_faces:
-        from hed_edges.catfaces import has_face
-    classifier = None
-    if imagenet or (imagenet is None and available()):
-        from .imagenet import CAT_CLASSES, Classifier
-
-        classifier = Classifier()  # ImageNetWeightsError says how to install the weights when asked for and missing
     kind = translator.config.input_kind
     if stroke_width > 1 and not translator.takes_lines:
         raise DataError(f"--stroke-width redraws lines: {Path(model_dir).name} takes {kind}, not edges or sketches")
+    judges = {"structure": structure and translator.takes_lines, "hints": translator.accepts_hints,
+              "cat_faces": "cat" in translator.config.name.lower() if cat_faces is None else cat_faces,
+              "classifier": None}
+    if imagenet or (imagenet is None and available()):
+        from .imagenet import Classifier
+
+        judges["classifier"] = Classifier()  # ImageNetWeightsError says how to install the weights
     cfg = DataConfig(root=str(data), direction=direction, jitter=False, flip=False)
     pairs = PairDataset(data, cfg, split, nearest_input=kind == "labels", train=False)
     n = min(limit, len(pairs)) if limit else len(pairs)
-    structure = structure and translator.takes_lines
-    if structure:
-        from hed_edges import extract_edges
-        from hed_edges.metrics import edge_f1, frame_share
-
     out = Path(out)
     (out / "images").mkdir(parents=True, exist_ok=True)
     per_image = []
-    fake_hist = {k: 0.0 for k in LAB_BINS}
-    real_hist = {k: 0.0 for k in LAB_BINS}
-    real_hists = []
-    fake_ab, real_ab, average_ab = [], [], []
+    pooled: dict = {"fake_hist": {k: 0.0 for k in LAB_BINS}, "real_hist": {k: 0.0 for k in LAB_BINS},
+                    "real_hists": [], "fake_ab": [], "real_ab": [], "average_ab": []}
     for i in tqdm(range(n), desc=f"evaluating {Path(model_dir).name}", leave=False):
         a, b = pairs.batch([i])
         inp, real = to_uint8(a[0]), to_uint8(b[0])
-        # Reference edges are the 1-px input lines (black on white), also when the model is fed thicker ones.
-        ref = inp.mean(axis=2) < 128
+        ref = inp.mean(axis=2) < 128  # the 1-px input lines, also when the model is fed thicker ones
         if stroke_width > 1:
             inp = thicken_lines(inp, stroke_width)
         translate = functools.partial(translator, Image.fromarray(inp), seed=seed + i, size=cfg.crop_size,
                                       thin_lines=thin_lines)
         fake = np.asarray(translate())
-        row = {
-            "file": pairs.files[i].name,
-            "L1": l1_distance(fake, real),
-            "PSNR": float(peak_signal_noise_ratio(real, fake, data_range=255)),
-            "SSIM": float(structural_similarity(real, fake, channel_axis=2, data_range=255)),
-            "sharpness_ratio": gradient_energy(fake) / max(gradient_energy(real), 1e-12),
-        }
         hf, hr = lab_histograms(fake), lab_histograms(real)
-        row["color_intersection"] = colour_score(hf, hr)
-        row["checkerboard"], row["checkerboard_real"] = checkerboard_score(fake), checkerboard_score(real)
-        real_hists.append(hr)
-        fake_ab.append(lab_mean_ab(fake))
-        real_ab.append(lab_mean_ab(real))
+        row = {"file": pairs.files[i].name, **pixel_scores(fake, real, hf, hr)}
+        pooled["real_hists"].append(hr)
+        pooled["fake_ab"].append(lab_mean_ab(fake))
+        pooled["real_ab"].append(lab_mean_ab(real))
         for k in LAB_BINS:
-            fake_hist[k] = fake_hist[k] + hf[k]
-            real_hist[k] = real_hist[k] + hr[k]
-        if structure:
-            found = np.asarray(extract_edges(Image.fromarray(fake), size=None)) < 128
-            scored = edge_f1(found, ref)
-            f1_real = edge_f1(np.asarray(extract_edges(Image.fromarray(real), size=None)) < 128, ref)["f1"]
-            # Precision and recall say which way structure fails: invented edges, or drawn lines left out.
-            row.update(edge_f1_fake=scored["f1"], edge_f1_real=f1_real,
-                       edge_precision_fake=scored["precision"], edge_recall_fake=scored["recall"],
-                       edge_frame_fake=frame_share(found, ref))
-        if cat_faces:
-            others = [np.asarray(translate(seed=seed + i + FACE_SEED_STRIDE * k)) for k in range(1, face_seeds)]
-            row.update(cat_face_fake=float(np.mean([has_face(f) for f in [fake, *others]])),
-                       cat_face_real=float(has_face(real)))
-        if classifier is not None:
-            p_fake, p_real = classifier.probabilities(fake), classifier.probabilities(real)
-            row["imagenet_top5_agree"] = float(int(p_real.argmax()) in p_fake.topk(5).indices.tolist())
-            if cat_faces:
-                row.update(imagenet_cat_fake=float(int(p_fake.argmax()) in CAT_CLASSES),
-                           imagenet_cat_real=float(int(p_real.argmax()) in CAT_CLASSES),
-                           imagenet_p_cat_fake=float(p_fake[list(CAT_CLASSES)].sum()),
-                           imagenet_p_cat_real=float(p_real[list(CAT_CLASSES)].sum()))
+            pooled["fake_hist"][k] = pooled["fake_hist"][k] + hf[k]
+            pooled["real_hist"][k] = pooled["real_hist"][k] + hr[k]
+        if judges["structure"]:
+            row.update(structure_scores(fake, real, ref))
+        seeds = range(1, face_seeds) if judges["cat_faces"] else ()
+        others = [np.asarray(translate(seed=seed + i + FACE_SEED_STRIDE * k)) for k in seeds]
+        row.update(judge_scores([fake, *others], real, judges["cat_faces"], judges["classifier"]))
         if translator.has_palette:  # its own averaged palette (no colour given), beside the drawn colour
             average = np.asarray(translate(colour=None))
             row.update(average_PSNR=float(peak_signal_noise_ratio(real, average, data_range=255)),
                        average_color_intersection=colour_score(lab_histograms(average), hr))
-            average_ab.append(lab_mean_ab(average))
+            pooled["average_ab"].append(lab_mean_ab(average))
         columns = [inp, fake, real]
-        if translator.accepts_hints:
+        if judges["hints"]:
             layer = hints_image(draw_hints(b[0], EVAL_HINTS, torch.Generator().manual_seed(seed * 1_000_003 + i)))
             hinted = np.asarray(translate(hints=layer))
             row.update(hinted_L1=l1_distance(hinted, real),
@@ -250,45 +305,9 @@ def evaluate(model_dir: str | Path, data: str | Path, out: str | Path, split: st
             shown = np.asarray(Image.alpha_composite(Image.fromarray(inp).convert("RGBA"), layer).convert("RGB"))
             columns = [inp, fake, shown, hinted, real]
         per_image.append(row)
-        grid = np.concatenate(columns, axis=1)
-        Image.fromarray(grid).save(out / "images" / f"{Path(pairs.files[i]).stem}.png")
-
-    def mean(key: str) -> float:
-        vals = [r[key] for r in per_image if key in r and math.isfinite(r[key])]
-        return float(np.mean(vals)) if vals else float("nan")
-
-    summary = {k: mean(k) for k in ("L1", "PSNR", "SSIM", "sharpness_ratio", "color_intersection")}
-    if translator.has_palette:
-        summary.update({k: mean(k) for k in ("average_PSNR", "average_color_intersection")})
-        summary["average_color_spread_ratio"] = color_spread_ratio(np.array(average_ab), np.array(real_ab))
-    if translator.accepts_hints:
-        summary.update({k: mean(k) for k in ("hinted_L1", "hinted_PSNR", "hinted_color_intersection")})
-        summary["hints"] = EVAL_HINTS
-    # Dataset-level colour distributions, as in paper Figure 7.
-    summary["color_intersection_pooled"] = colour_score(fake_hist, real_hist)
-    summary["color_intersection_real_pairs"] = mean_pairwise_intersection(real_hists)
-    summary["color_spread_ratio"] = color_spread_ratio(np.array(fake_ab), np.array(real_ab))
-    summary["checkerboard"], summary["checkerboard_real"] = mean("checkerboard"), mean("checkerboard_real")
-    if structure:
-        f1_fake, f1_real = mean("edge_f1_fake"), mean("edge_f1_real")
-        summary.update(edge_f1_fake=f1_fake, edge_f1_real=f1_real, edge_precision_fake=mean("edge_precision_fake"),
-                       edge_recall_fake=mean("edge_recall_fake"), edge_frame_fake=mean("edge_frame_fake"),
-                       structure_ratio=f1_fake / f1_real if f1_real > 0 else float("nan"))
-    if cat_faces:
-        found, real_found = mean("cat_face_fake"), mean("cat_face_real")
-        summary.update(cat_faces_fake=found, cat_faces_real=real_found,
-                       cat_face_ratio=found / real_found if real_found > 0 else float("nan"))
-    if classifier is not None:
-        summary["imagenet_top5_agreement"] = mean("imagenet_top5_agree")
-        if cat_faces:
-            cats, real_cats = mean("imagenet_cat_fake"), mean("imagenet_cat_real")
-            summary.update(imagenet_cat_fake=cats, imagenet_cat_real=real_cats,
-                           imagenet_cat_ratio=cats / real_cats if real_cats > 0 else float("nan"),
-                           imagenet_p_cat_fake=mean("imagenet_p_cat_fake"),
-                           imagenet_p_cat_real=mean("imagenet_p_cat_real"))
-    summary["pairs"] = n
+        Image.fromarray(np.concatenate(columns, axis=1)).save(out / "images" / f"{Path(pairs.files[i]).stem}.png")
     result = {"model": str(model_dir), "data": str(data), "split": split, "seed": seed, "stroke_width": stroke_width,
-              "thin_lines": thin_lines, **({"face_seeds": face_seeds} if cat_faces else {}),
-              "summary": summary, "per_image": per_image}
+              "thin_lines": thin_lines, **({"face_seeds": face_seeds} if judges["cat_faces"] else {}),
+              "summary": summarise(per_image, pooled, judges), "per_image": per_image}
     atomic_write_bytes(out / "metrics.json", json.dumps(result, indent=2).encode())
     return result
