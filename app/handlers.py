@@ -55,7 +55,7 @@ def publish(data: bytes, folder: Path, name: str) -> Path:
     a reader of the old file keeps its complete inode). Rewriting also renews
     the file's ctime, which Gradio's delete_cache ages files by. (Gradio's own save_pil_to_cache, in
     gradio/processing_utils.py, writes its content-hashed path in place, which truncated answers
-    under load: issue 31; the studio hands Gradio finished files instead of PIL images.)"""
+    under load; the studio hands Gradio finished files instead of PIL images.)"""
     path = folder / hashlib.sha256(data).hexdigest()[:32] / name
     atomic_write_bytes(path, data, durable=False)
     return path

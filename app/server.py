@@ -14,11 +14,8 @@ MAX_UPLOAD = "20mb"
 # the model card); the page keeps no state server-side, so the 64 most recent sessions are plenty
 # and memory stays flat however many clients come and go.
 SESSIONS = 64
-# Capacity on 2 cores (benchmarks/app_latency.py --load, issue 31): WORKERS translations run at once
-# (one forward per model at a time, the other decodes and encodes meanwhile): at 8 clients 1 worker
-# gave 11 answers/s where 2 gave 13 in the same run; 3 were no better than 2 (16-17 vs 15-18/s),
-# nor were 2 torch threads than 1. QUEUE more wait, so 32 people drawing at once all get answers;
-# beyond that a request is refused at once with Gradio's "busy, please try again" (HTTP 503).
+# WORKERS translations at once (one decodes and encodes while the other runs the model; more did not help on 2
+# cores: docs/measurements.md); QUEUE more wait, and beyond that Gradio says "busy" (HTTP 503) at once.
 WORKERS = 2
 QUEUE = 32
 
@@ -31,12 +28,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--share", action="store_true", help="also open a public gradio.live link (off by default)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
-    # onnxruntime runs the shipped U-Nets in 0.6-0.85x PyTorch eager's time on the CPU, within 1/255
-    # (benchmarks/onnx_backend.py); on a GPU PyTorch runs them.
+    # onnxruntime is faster than PyTorch eager on the CPU, within 1/255 (benchmarks/onnx_backend.py).
     p.add_argument("--backend", choices=["onnx", "torch"], default=None,
                    help="what runs the generators: onnx (onnxruntime; default on cpu) or torch (default on cuda)")
-    # Half the cores: the web server and the browser need the rest, and OpenMP threads that
-    # compete for a busy core are far slower than one thread (on 2 shared cores: 250 ms vs 20 ms).
+    # Half the cores: the web server and the browser need the rest, and OpenMP threads fighting for a busy
+    # core are far slower than one.
     p.add_argument("--threads", type=int, default=max(1, min(4, (os.cpu_count() or 2) // 2)),
                    help="torch CPU threads for inference (default: half the cores, 1 to 4)")
     p.add_argument("--workers", type=int, default=WORKERS, help=f"translations at once (default {WORKERS})")
@@ -48,11 +44,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def serve(registry: Registry, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
           block: bool = True, workers: int = WORKERS, queue_size: int = QUEUE):
     """Start the studio; with block=False return (demo, url) and leave it serving in a thread."""
-    # Gradio keeps a record of each of the last 10,000 events for its monitoring page and, after every
-    # event, summarises all of them with pandas (gradio/queueing.py, Queue.compute_analytics_summary):
-    # 10 ms an answer, and megabytes, once a busy server has seen 10,000 (1.4 ms for 1,000). The last
-    # 1,000, summarised every 100th event, are plenty. (Read when the queue is made, below; the
-    # environment wins.)
+    # Gradio summarises its last 10,000 events with pandas after every event (Queue.compute_analytics_summary):
+    # 10 ms an answer on a busy server. The last 1,000, every 100th event, are plenty; the environment wins.
     os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
     demo = ui.build(registry, workers)

@@ -71,94 +71,103 @@ def chosen(use: bool, colour: str | None) -> tuple[int, int, int] | None:
         raise gr.Error(str(e), print_exception=False) from e
 
 
-def build(registry: Registry, workers: int = 1) -> gr.Blocks:
-    """The gr.Blocks page for the models in `registry` (a how-to page when there are none);
-    `workers` model calls run at once."""
-    # Answers and drawings are written here, complete, before Gradio sees their names (handlers.publish);
-    # inside Gradio's cache folder, so it serves them without a copy and its delete_cache ages them.
-    files_dir = Path(get_upload_folder()) / "studio"
+class Callbacks:
+    """What the page's events call, apart from the page's layout (`build`): each takes the event's inputs and
+    returns its outputs, with the registry of models and the folder the answers are written to."""
 
-    def translator(key: str | None) -> models.Translator:
-        if not isinstance(key, str) or key not in registry.entries:
-            hint = ("Pick one from the list." if registry.entries
+    def __init__(self, registry: Registry):
+        self.registry = registry
+        # Answers and drawings are written here, complete, before Gradio sees their names (handlers.publish);
+        # inside Gradio's cache folder, so it serves them without a copy and its delete_cache ages them.
+        self.files_dir = Path(get_upload_folder()) / "studio"
+
+    def translator(self, key: str | None) -> models.Translator:
+        if not isinstance(key, str) or key not in self.registry.entries:
+            hint = ("Pick one from the list." if self.registry.entries
                     else "No model is installed; see the page for how to get one.")
             raise gr.Error(f"Unknown model {key!r}. {hint}", print_exception=False)
-        return registry.get(key)
+        return self.registry.get(key)
 
-    def kind_of(key: str | None) -> str:
-        entry = registry.entries.get(key) if isinstance(key, str) else None
+    def kind_of(self, key: str | None) -> str:
+        entry = self.registry.entries.get(key) if isinstance(key, str) else None
         return entry.input_kind if entry else "edges"
 
-    def takes(key: str | None, what: str) -> bool:
+    def takes(self, key: str | None, what: str) -> bool:
         """Whether the model has `what` ("accepts_hints": colour hints, "has_palette": one overall colour);
         a model whose weights are missing has neither."""
         try:
-            return bool(getattr(translator(key), what, False))
+            return bool(getattr(self.translator(key), what, False))
         except (gr.Error, models.ModelError):
             return False
 
-    def brush_of(key: str | None) -> bool:
-        return takes(key, "accepts_hints")
+    def brush_of(self, key: str | None) -> bool:
+        return self.takes(key, "accepts_hints")
 
-    def palette_of(key: str | None) -> bool:
-        return takes(key, "has_palette")
+    def palette_of(self, key: str | None) -> bool:
+        return self.takes(key, "has_palette")
 
-    def value(key, image, hints=None) -> dict:
-        return handlers.canvas_value(image, kind_of(key), brush_of(key), key or "", hints)
+    def value(self, key, image, hints=None) -> dict:
+        return handlers.canvas_value(image, self.kind_of(key), self.brush_of(key), key or "", hints)
 
-    def example(key):
-        return value(key, examples.example_for(key or "", kind_of(key)))
+    def example(self, key):
+        return self.value(key, examples.example_for(key or "", self.kind_of(key)))
 
     @page_errors("translate the drawing")
-    def translate(key, drawing, seed, size, use_colour=False, colour=DEFAULT_COLOUR):
+    def translate(self, key, drawing, seed, size, use_colour=False, colour=DEFAULT_COLOUR):
         seed, size = checked(seed, size)
-        photo = handlers.translate(translator(key), drawing, seed, size, chosen(use_colour, colour))
-        return str(handlers.save_photo(photo, files_dir))
+        photo = handlers.translate(self.translator(key), drawing, seed, size, chosen(use_colour, colour))
+        return str(handlers.save_photo(photo, self.files_dir))
 
-    def recolour(key, drawing, seed, size, use_colour, colour):
+    def recolour(self, key, drawing, seed, size, use_colour, colour):
         """A colour picked repaints only while it is in use; picking ticks the box, which repaints."""
-        return translate(key, drawing, seed, size, use_colour, colour) if use_colour else gr.skip()
+        return self.translate(key, drawing, seed, size, use_colour, colour) if use_colour else gr.skip()
 
-    def files(drawing, photo_path):
+    def files(self, drawing, photo_path):
         """The download buttons' files, after the photo is shown: the drawing's own PNG and the
         photo file already written (nothing full-size is kept per session)."""
-        return handlers.save_drawing(drawing, files_dir), photo_path
+        return handlers.save_drawing(drawing, self.files_dir), photo_path
 
     @page_errors("make variations")
-    def more(key, drawing, seed, size, use_colour=False, colour=DEFAULT_COLOUR):
+    def more(self, key, drawing, seed, size, use_colour=False, colour=DEFAULT_COLOUR):
         seed, size = checked(seed, size)
-        shots = handlers.variations(translator(key), drawing, seed, size, handlers.VARIATIONS, chosen(use_colour,
+        shots = handlers.variations(self.translator(key), drawing, seed, size, handlers.VARIATIONS, chosen(use_colour,
                                                                                                       colour))
-        return [(str(handlers.save_photo(shot, files_dir)), caption) for shot, caption in shots]
+        return [(str(handlers.save_photo(shot, self.files_dir)), caption) for shot, caption in shots]
 
     @page_errors("load the map")
-    def upload_map(path, key):
-        return value(key, handlers.load_map(path, kind_of(key)))
+    def upload_map(self, path, key):
+        return self.value(key, handlers.load_map(path, self.kind_of(key)))
 
     @page_errors("find edges in the photo")
-    def upload_photo(path, key):
+    def upload_photo(self, path, key):
         gr.Info("Finding the edges in your photo…")
-        return value(key, handlers.photo_to_edges(path))
+        return self.value(key, handlers.photo_to_edges(path))
 
     @page_errors("turn the strokes into boxes")
-    def rectangles(drawing, key):
-        return value(key, handlers.rectangles(drawing), drawing.get("hints"))  # hints stay as they were
+    def rectangles(self, drawing, key):
+        return self.value(key, handlers.rectangles(drawing), drawing.get("hints"))  # hints stay as they were
 
-    def select(key, drawing):
+    def select(self, key, drawing):
         """New model: its card and tools (the colour row for palette models); a new starting drawing
         only if the input kind changed."""
-        kind = kind_of(key)
-        card = registry.card(key) if key in registry.entries else HOW_TO_GET_MODELS
+        kind = self.kind_of(key)
+        card = self.registry.card(key) if key in self.registry.entries else HOW_TO_GET_MODELS
         same = isinstance(drawing, dict) and drawing.get("kind") == kind and drawing.get("image")
         if same:
-            brush = brush_of(key)
+            brush = self.brush_of(key)
             new = dict(drawing, brush=brush, model=key or "", hints=drawing.get("hints") if brush else None)
         else:
-            new = example(key)
-        return new, card, gr.Button(visible=kind == "labels"), gr.Row(visible=palette_of(key))
+            new = self.example(key)
+        return new, card, gr.Button(visible=kind == "labels"), gr.Row(visible=self.palette_of(key))
 
+
+
+def build(registry: Registry, workers: int = 1) -> gr.Blocks:
+    """The gr.Blocks page for the models in `registry` (a how-to page when there are none);
+    `workers` model calls run at once."""
+    on = Callbacks(registry)
     first = next(iter(registry.entries), None)
-    first_kind = kind_of(first)
+    first_kind = on.kind_of(first)
     with gr.Blocks(title=TITLE, delete_cache=(600, 3600)) as demo:
         gr.Markdown(INTRO)
         if not registry.entries:
@@ -171,13 +180,13 @@ def build(registry: Registry, workers: int = 1) -> gr.Blocks:
                              scale=1)
         with gr.Row():
             with gr.Column():
-                canvas = Canvas(example(first) if first else None, elem_id="canvas")
+                canvas = Canvas(on.example(first) if first else None, elem_id="canvas")
                 with gr.Row(equal_height=True):
                     go = gr.Button("Translate", variant="primary", min_width=80, elem_id="translate")
                     rects = gr.Button("▭ Strokes → boxes", visible=first_kind == "labels", min_width=80,
                                       elem_id="rectangles")
                     start = gr.Button("Example", min_width=80, elem_id="example")
-                with gr.Row(equal_height=True, visible=palette_of(first), elem_id="colour-row") as colour_row:
+                with gr.Row(equal_height=True, visible=on.palette_of(first), elem_id="colour-row") as colour_row:
                     use_colour = gr.Checkbox(False, label="Paint it this colour (else the seed draws one)",
                                              scale=3, elem_id="use-colour")
                     colour = gr.ColorPicker(DEFAULT_COLOUR, label="Overall colour", scale=1, elem_id="colour")
@@ -199,12 +208,12 @@ def build(registry: Registry, workers: int = 1) -> gr.Blocks:
             card = gr.Markdown(registry.card(first) if first else HOW_TO_GET_MODELS, elem_id="card")
 
         work = dict(concurrency_id="model", concurrency_limit=workers)
-        run = dict(fn=translate, inputs=[picker, canvas, seed, size, use_colour, colour], outputs=photo,
+        run = dict(fn=on.translate, inputs=[picker, canvas, seed, size, use_colour, colour], outputs=photo,
                    show_progress="minimal", **work)
 
         def translating(event, **kwargs):
             """Translate on `event`; the download files follow, off the stroke-to-photo path."""
-            event(**{**run, **kwargs}).success(files, [canvas, photo], [get_in, get_out],
+            event(**{**run, **kwargs}).success(on.files, [canvas, photo], [get_in, get_out],
                                                api_visibility="private", show_progress="hidden")
 
         translating(go.click, api_name="translate")
@@ -212,17 +221,17 @@ def build(registry: Registry, workers: int = 1) -> gr.Blocks:
         # once; only the latest is computed, pending older ones are dropped.
         for live in (canvas.change, seed.change, size.change, use_colour.change):
             translating(live, trigger_mode="always_last", api_visibility="private")
-        translating(colour.change, fn=recolour, trigger_mode="always_last", api_visibility="private")
+        translating(colour.change, fn=on.recolour, trigger_mode="always_last", api_visibility="private")
         colour.input(lambda: True, None, use_colour, api_visibility="private", show_progress="hidden")
         # Like the events below, no status tracker on the canvas (it would cover it and take its clicks).
-        picker.change(select, [picker, canvas], [canvas, card, rects, colour_row], api_name="select_model",
+        picker.change(on.select, [picker, canvas], [canvas, card, rects, colour_row], api_name="select_model",
                       show_progress="hidden")
-        again.click(more, [picker, canvas, seed, size, use_colour, colour], gallery, api_name="variations", **work)
+        again.click(on.more, [picker, canvas, seed, size, use_colour, colour], gallery, api_name="variations", **work)
         for event, fn, inputs, name in (
-            (start.click, page_errors("load the example")(example), picker, "example"),
-            (rects.click, rectangles, [canvas, picker], "rectangles"),
-            (map_upload.upload, upload_map, [map_upload, picker], "upload_map"),
-            (photo_upload.upload, upload_photo, [photo_upload, picker], "upload_photo"),
+            (start.click, page_errors("load the example")(on.example), picker, "example"),
+            (rects.click, on.rectangles, [canvas, picker], "rectangles"),
+            (map_upload.upload, on.upload_map, [map_upload, picker], "upload_map"),
+            (photo_upload.upload, on.upload_photo, [photo_upload, picker], "upload_photo"),
         ):
             # No status tracker on the canvas: after an error it would cover the canvas (and take its
             # clicks) until dismissed; the message comes as a toast, "finding edges" as gr.Info.

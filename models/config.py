@@ -100,30 +100,23 @@ class GeneratorConfig:
         help="decoder upsampling: deconv (default, the paper), resize (nearest x2 + 3x3 conv) or subpixel "
              "(PixelShuffle, ICNR init); the last two leave no checkerboard. With --init-from a deconv model, resize "
              "starts from its deconvs projected to resize-convs")
-    # What the convs see past the image's border. "zeros" is the paper's code; against white paper a zero
-    # pad reads as a line round the frame, and zero-padded models paint a frame (issue 28: a third of the
-    # cats' invented edges lay in the outer 10 px). "reflect" mirrors the image (the upsampling convs
-    # repeat their input's border pixel, which for "resize" is exactly a mirror at the output's size).
-    # "reflect-outer" mirrors only where maps are at least 1/8 of the image, and zero-pads deeper
-    # (networks.level_padding). The weights are the same either way, so a fine-tune may switch.
+    # The weights are the same under every padding, so a fine-tune may switch (networks.level_padding).
     padding: Padding = option(
         "zeros", group="recipe",
         help="what G's and D's convs see past the image border: zeros (default, the paper's code), reflect (the image "
              "mirrored; zero-padded models paint a frame round white paper) or reflect-outer (mirrored where maps are "
              "at least 1/8 of the image, zeros deeper: no frame, and the deep layers still know where the middle is). "
              "With --init-from: the source's, unless given (the weights are the same either way)")
-    # Colour hints (issue 11): the input also carries sparse hint colours (3 ch, [-1, 1], 0 where
-    # none) and their mask (1 ch). `in_channels` stays the condition image's own channels.
+    # Colour hints: the input also carries sparse hint colours (3 ch, [-1, 1], 0 where none) and their mask
+    # (1 ch). `in_channels` stays the condition image's own channels.
     hints: bool = False
-    # The hint layer also goes, pooled to each level's size, into every encoder conv (zero-initialised
-    # when fine-tuning): at the input alone a U-Net learns to stamp a hint's colour around it, while
-    # the deep levels that paint the whole object see it only through seven convs.
+    # At the input alone a U-Net learns to stamp a hint's colour round it; the deep levels that paint the whole
+    # object see it only through seven convs. New channels are zero-initialised when fine-tuning.
     hints_every_scale: bool = option(
         False, help="feed the hint layer, pooled, to every encoder level too, not only to the first conv, so a few "
                     "hints can colour the whole object (needs --hints)")
-    # G also sees the hints spread over the drawing (models.hints.fill_hints: a colour + its reach,
-    # 4 more channels into the first conv only; D's condition stays lines + hints). The colour is the
-    # geodesic nearest hint's ("nearest") or the hints interpolated smoothly between lines ("harmonic").
+    # models.hints.fill_hints: a colour and its reach, 4 more channels into the first conv only; D's condition
+    # stays lines + hints.
     hint_fill: bool = option(
         False, group="recipe", nargs="?", const=True, choices=FILL_MODES, metavar="MODE",
         help="also give G the hints spread over the drawing, so a few hints colour whole regions (needs --hints). "
@@ -131,11 +124,8 @@ class GeneratorConfig:
              "hint nearest without crossing a line; harmonic: the hints' colours blend smoothly between lines, like "
              "shading")
     hint_fill_mode: FillMode = "nearest"
-    # G also takes one colour for the whole object (constant planes after the condition, into the first
-    # conv only; D does not see them). From lines alone the colour is ambiguous and L1 averages every
-    # object to one palette; trained with the photo's own object colour, at test time the colour is
-    # drawn (by seed) from the training photos' colours kept in the weights (`palette_prior`), so seeds
-    # give different plausible colours: BicycleGAN's latent code with a hand-made encoder.
+    # Constant planes into the first conv only (D does not see them); the training photos' colours are kept in
+    # the weights (`palette_prior`). BicycleGAN's latent code with a hand-made encoder.
     palette: bool = option(
         False, group="recipe",
         help="also give G one colour for the whole object: the photo's in training, and at test time, for a drawing "

@@ -24,7 +24,7 @@ WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
 CARD = "README.md"
 MAX_CARD_BYTES = 256 * 1024
-# What a model folder carries beside its generator so a run can go on from it on another machine (issue 28):
+# What a model folder carries beside its generator so a run can go on from it on another machine:
 # the discriminator (float16) and both Adam states (moments in bfloat16, which keeps float32's range: float16
 # flushes Adam's tiny second moments to zero). benchmarks/carry_state.py measures both as harmless.
 DISCRIMINATOR = "discriminator.safetensors"

@@ -145,7 +145,7 @@ def level_padding(padding: str, level: int) -> str:
     """The padding of a conv whose input is 1/2**level of the image. "reflect-outer" mirrors the outer
     levels, where a zero pad paints the frame people see, and zero-pads the deep ones, where a pad is a large
     share of a small map and tells the network where the middle is: the position prior that puts a face in
-    the middle of a head crop (issue 28: all-reflect models lost cat faces on head crops, not on photos)."""
+    the middle of a head crop (all-reflect models lost cat faces on head crops: the edges2cats NOTES)."""
     if padding == "reflect-outer":
         return "reflect" if level < OUTER_LEVELS else "zeros"
     return padding

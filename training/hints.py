@@ -1,4 +1,4 @@
-"""Colour hints sampled from the real photo, the way a user would give them (issue 11 item 1).
+"""Colour hints sampled from the real photo, the way a user would give them.
 
 A hint is a dot (1-3 px radius) or a short stroke (up to 8 px long) in the photo's own mean
 colour under it (a run may draw them larger: the studio's colour brush is a 4-px-radius stroke at 256), the idea of

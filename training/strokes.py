@@ -1,4 +1,4 @@
-"""Stroke robustness (issue 11 item 4): make 1-px training edges look like a person drew them.
+"""Stroke robustness: make 1-px training edges look like a person drew them.
 
 HED edges are one pixel wide, so a 3-6 px pen in the studio is out of distribution (seams along
 every line). `augment_strokes` erases short gaps, wobbles the lines by a pixel or two and then
