@@ -71,8 +71,6 @@ document.addEventListener("pointerup", e => {  // pen-up on the canvas: where th
 }, true);
 
 // ---- a photo, from the worker ----
-const paper = m => (m.kind === "labels" ? manifest.paper.labels : [255, 255, 255]);
-
 function chosenColour() {
   const hex = $("colour").value;
   return [1, 3, 5].map(i => parseInt(hex.slice(i, i + 2), 16));
@@ -198,7 +196,7 @@ async function upload(file) {
   const c = document.createElement("canvas");
   c.width = c.height = CANVAS;
   const ctx = c.getContext("2d");
-  ctx.fillStyle = `rgb(${paper(model).join(",")})`;
+  ctx.fillStyle = `rgb(${model.paper.join(",")})`;
   ctx.fillRect(0, 0, CANVAS, CANVAS);
   const s = CANVAS / Math.max(img.naturalWidth, img.naturalHeight), w = img.naturalWidth * s, h = img.naturalHeight * s;
   ctx.imageSmoothingEnabled = model.kind !== "labels";  // label maps are categorical: never blended

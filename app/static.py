@@ -141,6 +141,7 @@ def model_entry(key: str, registry: Registry, out: Path) -> dict:
         "key": key,
         "label": entry.label,
         "kind": config.input_kind,
+        "paper": handlers.background_for(config.input_kind),  # what a blank drawing is
         "onnx": onnx.relative_to(out).as_posix(),
         "example": example.relative_to(out).as_posix(),
         "hints": g.hints,
@@ -182,7 +183,6 @@ def export_static(out: str | Path, names: list[str] | None = None, registry: Reg
         "variations": handlers.VARIATIONS,
         "max_seed": handlers.MAX_SEED,
         "labels": handlers.PALETTE,
-        "paper": {"labels": handlers.background_for("labels")},
         "models": [model_entry(name, registry, out) for name in names],
     }
     (out / "models.json").write_text(json.dumps(manifest), encoding="utf-8")

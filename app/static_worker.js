@@ -34,13 +34,11 @@ async function pixels(url) {
   return ctx.getImageData(0, 0, bitmap.width, bitmap.height);
 }
 
-const paper = m => (m.kind === "labels" ? manifest.paper.labels : [255, 255, 255]);
-
 // The drawing (RGBA, any alpha composited on the paper colour) at model size, as the studio sizes it.
 function drawingAt(ink, m) {
   const SIZE = manifest.size, CANVAS = manifest.canvas;
   if (ink.width !== CANVAS || ink.height !== CANVAS) throw new Error(`the drawing must be ${CANVAS} px square`);
-  const rgb = new Uint8Array(CANVAS * CANVAS * 3), bg = paper(m), d = ink.data;
+  const rgb = new Uint8Array(CANVAS * CANVAS * 3), bg = m.paper, d = ink.data;
   for (let i = 0, j = 0; i < d.length; i += 4, j += 3) {
     const a = d[i + 3];
     for (let c = 0; c < 3; c++) rgb[j + c] = a === 255 ? d[i + c] : Math.round((d[i + c] * a + bg[c] * (255 - a)) / 255);
