@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from scipy import ndimage
 
 from app import static
 from app.registry import SHIPPED, Registry
@@ -153,3 +154,52 @@ def test_page_tools(page, tmp_path):
     uploaded = settled(page, runs)
     assert png_array(uploaded["image"]).min() == 255  # a blank map, fitted and padded to the canvas
     assert "make demo" in page.inner_text("body")  # photo -> edges lives in the Python studio
+
+
+def test_switch_and_upload_match_the_python_studio(page, site, tmp_path):
+    """The page's model switch and map upload are ports of the Python studio's (app.ui.Callbacks.select,
+    app.handlers.load_map): the same drawing comes out of each."""
+    from app import handlers
+    from app.ui import Callbacks
+
+    on = Callbacks(Registry([SHIPPED]))
+
+    def pixels(image: str) -> np.ndarray:  # a data URL, or an example's file in the export
+        return png_array(image) if image.startswith("data:") else np.asarray(Image.open(site[0] / image)).astype(int)
+
+    runs = page.evaluate("studio.runs")
+    page.select_option("#model", "edges2cats")
+    settled(page, runs)
+    page.click("#example")
+    page.click("[data-tool=pen]")
+    static_stroke(page, [(0.2, 0.2), (0.8, 0.3)])
+    page.locator("#canvas input.colour").fill("#1e90ff")
+    runs = page.evaluate("studio.runs")
+    static_stroke(page, [(0.4, 0.6), (0.6, 0.6)])
+    cats = settled(page, runs)
+    for key in ("edges2shoes", "facades"):  # the same kind keeps the drawing and its hints; another kind does not
+        python, *_ = on.select(key, {"image": cats["image"], "hints": cats["hints"], "kind": "edges"})
+        runs = page.evaluate("studio.runs")
+        page.select_option("#model", key)
+        switched = settled(page, runs)
+        assert (pixels(switched["image"]) == pixels(python["image"])).all(), key
+        assert (switched["hints"] is None) == (python["hints"] is None), key
+    for key, kind, ink in (("edges2shoes", "edges", "black"), ("facades", "labels", "#0055ff")):
+        upload = tmp_path / f"{kind}.png"
+        picture = Image.new("RGB", (300, 200), handlers.background_for(kind))
+        picture.paste(ink, (60, 40, 240, 160))
+        picture.save(upload)
+        runs = page.evaluate("studio.runs")
+        page.select_option("#model", key)
+        settled(page, runs)
+        runs = page.evaluate("studio.runs")
+        page.set_input_files("#upload", str(upload))
+        got = png_array(settled(page, runs)["image"])
+        fitted = handlers.load_map(upload, kind)
+        expected = Image.new("RGB", (handlers.CANVAS, handlers.CANVAS), handlers.background_for(kind))
+        expected.paste(fitted, ((handlers.CANVAS - fitted.width) // 2, (handlers.CANVAS - fitted.height) // 2))
+        want = np.asarray(expected).astype(int)
+        differ = np.abs(got - want).max(axis=2) > 8
+        edges = ndimage.binary_dilation(np.abs(np.diff(want.sum(axis=2), axis=0, prepend=0)) > 0, iterations=2)
+        edges |= ndimage.binary_dilation(np.abs(np.diff(want.sum(axis=2), axis=1, prepend=0)) > 0, iterations=2)
+        assert not (differ & ~edges).any(), key  # the browser's and PIL's resampling may differ at the edges only
