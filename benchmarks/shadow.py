@@ -1,0 +1,89 @@
+"""Does the shadow predict the lines a person has not drawn yet? (issue 40)
+
+    python benchmarks/shadow.py data/edges2shoes [data/edges2handbags ...] [--limit 100] [--seed 0]
+
+For each val edge map, a random half of its strokes (8-connected components of the 1-px lines) is the partial
+drawing and the other half is hidden. The shadow of the partial drawing (models.shadow, prototypes built from the
+folder's train split) is thresholded at a few levels, less what lies within TOLERANCE px of the drawn strokes
+(already there). Scored against the hidden lines within TOLERANCE px: recall (hidden line pixels near the
+shadow), precision (shadow pixels near a hidden line) and their F. Beside it, two shadows that know nothing of the
+drawing: the mean of all training maps, and the mean of TOP random training maps.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+from skimage.measure import label
+
+from models import shadow
+
+TOLERANCE = 3  # px at 256
+LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5)
+
+
+def split_strokes(lines: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(kept, hidden): a random half of the strokes, and the rest."""
+    parts, n = label(lines, connectivity=2, return_num=True)
+    keep = rng.permutation(n)[: (n + 1) // 2] + 1
+    kept = np.isin(parts, keep)
+    return kept, lines & ~kept
+
+
+def upsample(grid: np.ndarray, size: int = 256) -> np.ndarray:
+    return ndimage.zoom(grid, size / grid.shape[0], order=1)
+
+
+def scores(guess: np.ndarray, kept: np.ndarray, hidden: np.ndarray) -> dict[float, tuple[float, float]]:
+    """level -> (precision, recall) of the thresholded shadow against the hidden lines."""
+    near_kept = ndimage.distance_transform_edt(~kept) <= TOLERANCE
+    near_hidden = ndimage.distance_transform_edt(~hidden) <= TOLERANCE
+    out = {}
+    for level in LEVELS:
+        predicted = (guess >= level) & ~near_kept
+        near_predicted = ndimage.distance_transform_edt(~predicted) <= TOLERANCE if predicted.any() else predicted
+        precision = float(near_hidden[predicted].mean()) if predicted.any() else float("nan")
+        recall = float(near_predicted[hidden].mean()) if hidden.any() else float("nan")
+        out[level] = (precision, recall)
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("data", nargs="+", type=Path, help="pairs folders (train/ and val/ of edges|photo pairs)")
+    p.add_argument("--limit", type=int, default=100, help="val maps per folder (default 100)")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    print("| data | shadow | " + " | ".join(f"P / R at {t}" for t in LEVELS) + " | best F |")
+    print("|---" * (len(LEVELS) + 3) + "|")
+    for folder in args.data:
+        train = shadow.edge_maps(folder, "train")
+        prototypes = shadow.build(train, seed=args.seed)
+        grids = np.stack([shadow.ink_grid(m) for m in train])
+        rng = np.random.default_rng(args.seed)
+        results: dict[str, list[dict]] = {"retrieval": [], "mean of all": [], "random maps": []}
+        for lines in shadow.edge_maps(folder, "val")[: args.limit]:
+            kept, hidden = split_strokes(lines, rng)
+            if not kept.any() or not hidden.any():
+                continue
+            random = grids[rng.choice(len(grids), shadow.TOP, replace=False)].mean(axis=0)
+            for name, grid in (("retrieval", shadow.shadow(shadow.ink_grid(kept), prototypes)),
+                               ("mean of all", grids.mean(axis=0)), ("random maps", random)):
+                results[name].append(scores(upsample(grid), kept, hidden))
+        for name, rows in results.items():
+            cells, best = [], 0.0
+            for level in LEVELS:
+                ps = [r[level][0] for r in rows if not np.isnan(r[level][0])]
+                rs = [r[level][1] for r in rows]
+                pm, rm = (statistics.mean(ps) if ps else 0.0), statistics.mean(rs)
+                best = max(best, 2 * pm * rm / (pm + rm) if pm + rm else 0.0)
+                cells.append(f"{pm:.2f} / {rm:.2f}")
+            print(f"| {folder.name} ({len(rows)} maps, {len(prototypes)} prototypes) | {name} | "
+                  + " | ".join(cells) + f" | {best:.3f} |")
+
+
+if __name__ == "__main__":
+    main()

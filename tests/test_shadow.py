@@ -1,0 +1,53 @@
+"""The drawing's shadow (models.shadow) on tiny shapes the test draws: prototypes blend many maps, and the shadow
+of half a shape lies on its other half."""
+import numpy as np
+from PIL import Image, ImageDraw
+
+from models import shadow
+
+
+def shape(kind: str, size: int, jitter: int) -> np.ndarray:
+    """A 256-px ink mask: a circle or a square outline, `size` px across, moved by `jitter`."""
+    image = Image.new("L", (256, 256), 255)
+    box = (128 - size // 2 + jitter, 128 - size // 2, 128 + size // 2 + jitter, 128 + size // 2)
+    (ImageDraw.Draw(image).ellipse if kind == "circle" else ImageDraw.Draw(image).rectangle)(box, outline=0, width=2)
+    return np.asarray(image) < 128
+
+
+def training_set() -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    return [shape(kind, int(rng.integers(120, 200)), int(rng.integers(-8, 9)))
+            for kind in ("circle", "square") for _ in range(40)]
+
+
+def test_prototypes_are_blends_of_many_maps():
+    masks = training_set()
+    prototypes = shadow.build(masks)
+    assert prototypes.dtype == np.uint8 and prototypes.shape[1:] == (shadow.GRID, shadow.GRID)
+    assert 1 < len(prototypes) <= len(masks) // shadow.MIN_MEMBERS
+    grids = [(shadow.ink_grid(m) * 255).astype(np.uint8) for m in masks]
+    for p in prototypes:  # no prototype is any one training map
+        assert min(np.abs(p.astype(int) - g).mean() for g in grids) > 1
+
+
+def test_the_shadow_of_half_a_shape_lies_on_its_other_half():
+    prototypes = shadow.build(training_set())
+    for kind in ("circle", "square"):
+        full = shape(kind, 160, 0)
+        drawn = full.copy()
+        drawn[:, 128:] = False  # the left half is drawn
+        guess = shadow.shadow(shadow.ink_grid(drawn), prototypes)
+        hidden = shadow.ink_grid(full & ~drawn) > 0
+        elsewhere = ~(shadow.ink_grid(full) > 0)
+        elsewhere[:, : shadow.GRID // 2] = False
+        assert guess[hidden].mean() > 3 * guess[elsewhere].mean(), kind
+        other = "square" if kind == "circle" else "circle"  # and it is this shape's other half, not the other's
+        theirs = shadow.ink_grid(shape(other, 160, 0)) > 0
+        theirs &= ~hidden
+        theirs[:, : shadow.GRID // 2] = False
+        assert guess[hidden].mean() > guess[theirs].mean(), kind
+
+
+def test_no_drawing_no_shadow():
+    prototypes = shadow.build(training_set())
+    assert not shadow.shadow(np.zeros((shadow.GRID, shadow.GRID), np.float32), prototypes).any()
