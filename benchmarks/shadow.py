@@ -1,6 +1,7 @@
 """Does the shadow predict the lines a person has not drawn yet? (issue 40)
 
     python benchmarks/shadow.py data/edges2shoes [data/edges2handbags ...] [--limit 100] [--seed 0]
+                                [--complete data/edges2shoes=MODEL_DIR ...]
 
 For each val edge map, a random half of its strokes (8-connected components of the 1-px lines) is the partial
 drawing and the other half is hidden. The shadow of the partial drawing (models.shadow, prototypes built from the
@@ -16,9 +17,11 @@ import statistics
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from scipy import ndimage
-from skimage.measure import label
 
+import models
+from hed_edges.partials import keep_strokes
 from models import shadow
 
 TOLERANCE = 3  # px at 256
@@ -27,9 +30,7 @@ LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5)
 
 def split_strokes(lines: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """(kept, hidden): a random half of the strokes, and the rest."""
-    parts, n = label(lines, connectivity=2, return_num=True)
-    keep = rng.permutation(n)[: (n + 1) // 2] + 1
-    kept = np.isin(parts, keep)
+    kept = keep_strokes(lines, rng, 0.5)
     return kept, lines & ~kept
 
 
@@ -56,7 +57,11 @@ def main() -> None:
     p.add_argument("data", nargs="+", type=Path, help="pairs folders (train/ and val/ of edges|photo pairs)")
     p.add_argument("--limit", type=int, default=100, help="val maps per folder (default 100)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--complete", action="append", default=[], metavar="DATA=MODEL_DIR",
+                   help="also score a completion model (trained on `python -m hed_edges partials` pairs of DATA): its "
+                        "output's ink is the shadow")
     args = p.parse_args()
+    completers = {Path(data).name: models.load(model) for data, model in (c.split("=", 1) for c in args.complete)}
     print("| data | shadow | " + " | ".join(f"P / R at {t}" for t in LEVELS) + " | best F |")
     print("|---" * (len(LEVELS) + 3) + "|")
     for folder in args.data:
@@ -65,7 +70,10 @@ def main() -> None:
         grids = np.stack([shadow.ink_grid(m) for m in train])
         rng = np.random.default_rng(args.seed)
         results: dict[str, list[dict]] = {"retrieval": [], "mean of all": [], "random maps": []}
-        for lines in shadow.edge_maps(folder, "val")[: args.limit]:
+        complete = completers.get(folder.name)
+        if complete:
+            results["completion"] = []
+        for i, lines in enumerate(shadow.edge_maps(folder, "val")[: args.limit]):
             kept, hidden = split_strokes(lines, rng)
             if not kept.any() or not hidden.any():
                 continue
@@ -73,6 +81,10 @@ def main() -> None:
             for name, grid in (("retrieval", shadow.shadow(shadow.ink_grid(kept), prototypes)),
                                ("mean of all", grids.mean(axis=0)), ("random maps", random)):
                 results[name].append(scores(upsample(grid), kept, hidden))
+            if complete:
+                drawn = Image.fromarray(np.where(kept, 0, 255).astype(np.uint8)).convert("RGB")
+                ink = 1 - np.asarray(complete(drawn, seed=i, size=256).convert("L"), dtype=np.float32) / 255
+                results["completion"].append(scores(ink, kept, hidden))
         for name, rows in results.items():
             cells, best = [], 0.0
             for level in LEVELS:

@@ -67,6 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--size", type=positive_int, default=256, help="pair half size in px (default 256)")
     f.add_argument("--val-fraction", type=fraction, default=0.1, help="share of pairs in val/ (default 0.1)")
 
+    pa = sub.add_parser("partials", help="edges|photo pairs -> partial drawing|whole edge map pairs (the shadow's "
+                                        "completion route; resumable)")
+    pa.add_argument("src", type=existing_dir, help="a pairs folder whose left halves are edge maps")
+    pa.add_argument("out", help="output folder: the same splits, COPIES pairs per map, and dataset.json")
+    pa.add_argument("--copies", type=positive_int, default=3, help="partial drawings per edge map (default 3)")
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     import torch
@@ -95,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
             from .importers import import_paired
 
             report(import_paired(args.src, args.out, photo_side=args.photo_side), args.out)
+        elif args.command == "partials":
+            from .partials import build_partials
+
+            report(build_partials(args.src, args.out, copies=args.copies), args.out)
         else:
             from .facades import import_facades
 

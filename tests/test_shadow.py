@@ -51,3 +51,26 @@ def test_the_shadow_of_half_a_shape_lies_on_its_other_half():
 def test_no_drawing_no_shadow():
     prototypes = shadow.build(training_set())
     assert not shadow.shadow(np.zeros((shadow.GRID, shadow.GRID), np.float32), prototypes).any()
+
+
+def test_partial_pairs_keep_some_strokes_of_the_whole_map(tmp_path):
+    from hed_edges.partials import build_partials
+
+    src = tmp_path / "pairs" / "train"
+    src.mkdir(parents=True)
+    for i, kind in enumerate(("circle", "square")):
+        edges = Image.fromarray(np.where(shape(kind, 100, 0) | shape(kind, 180, 0), 0, 255).astype(np.uint8))
+        pair = Image.new("RGB", (512, 256), "white")
+        pair.paste(edges.convert("RGB"), (0, 0))
+        pair.save(src / f"{i}.jpg")
+    (src / "broken.jpg").write_bytes(b"not an image")
+    data = build_partials(tmp_path / "pairs", tmp_path / "partial", copies=2, progress=False)
+    assert data["counts"]["train"] == 4 and [s["file"] for s in data["skipped"]] == ["train/broken.jpg"]
+    first = {p.name: p.read_bytes() for p in (tmp_path / "partial" / "train").glob("*.png")}
+    for path in (tmp_path / "partial" / "train").glob("*.png"):
+        pair = np.asarray(Image.open(path).convert("L")) < 128
+        partial, whole = pair[:, :256], pair[:, 256:]
+        assert partial.any() and (partial & ~whole).sum() == 0 and partial.sum() < whole.sum()
+        path.unlink()
+    build_partials(tmp_path / "pairs", tmp_path / "partial", copies=2, progress=False)  # the same pairs again
+    assert {p.name: p.read_bytes() for p in (tmp_path / "partial" / "train").glob("*.png")} == first
