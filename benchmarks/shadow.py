@@ -8,7 +8,8 @@ drawing and the other half is hidden. The shadow of the partial drawing (models.
 folder's train split) is thresholded at a few levels, less what lies within TOLERANCE px of the drawn strokes
 (already there). Scored against the hidden lines within TOLERANCE px: recall (hidden line pixels near the
 shadow), precision (shadow pixels near a hidden line) and their F. Beside it, two shadows that know nothing of the
-drawing: the mean of all training maps, and the mean of TOP random training maps.
+drawing: the mean of all training maps, and the mean of TOP random training maps. It also prints how close each
+prototype comes to any one training map (cosine of their ink grids): the folder must keep no copy of one.
 """
 from __future__ import annotations
 
@@ -68,6 +69,11 @@ def main() -> None:
         train = shadow.edge_maps(folder, "train")
         prototypes = shadow.build(train, seed=args.seed)
         grids = np.stack([shadow.ink_grid(m) for m in train])
+        flat = [g.reshape(len(g), -1) / (np.linalg.norm(g.reshape(len(g), -1), axis=1, keepdims=True) + 1e-6)
+                for g in (prototypes.astype(np.float32), grids)]
+        closest = (flat[0] @ flat[1].T).max(axis=1)  # a prototype that copied one map would be near 1
+        print(f"{folder.name}: {len(prototypes)} prototypes; cosine to the closest training map: max "
+              f"{closest.max():.3f}, median {np.median(closest):.3f}")
         rng = np.random.default_rng(args.seed)
         results: dict[str, list[dict]] = {"retrieval": [], "mean of all": [], "random maps": []}
         complete = completers.get(folder.name)

@@ -31,6 +31,7 @@ DISCRIMINATOR = "discriminator.safetensors"
 PROJECTED = "projected_discriminator.safetensors"  # --projected-d's heads (training.projected), when trained
 OPTIMIZERS = "optimizers.safetensors"
 CARRIED = (DISCRIMINATOR, PROJECTED, OPTIMIZERS)
+SHADOW = "shadow.png"  # the drawing's shadow: prototypes of the training edge maps (models.shadow), lines models only
 
 
 class ModelError(Exception):
@@ -287,7 +288,16 @@ def copy_model(model: Path, out: Path, config: ModelConfig) -> Path:
     atomic_write_bytes(out / WEIGHTS, (model / WEIGHTS).read_bytes())
     atomic_write_bytes(out / CONFIG, config.to_json().encode())
     copy_carried(model, out)
+    copy_shadow(model, out)
     return out
+
+
+def copy_shadow(source: Path, dest: Path) -> None:
+    """A folder's shadow to another model folder of the same data; none there removes dest's."""
+    if (source / SHADOW).is_file():
+        atomic_write_bytes(dest / SHADOW, (source / SHADOW).read_bytes())
+    else:
+        (dest / SHADOW).unlink(missing_ok=True)
 
 
 def repadded_model(model: Path, padding: str, out: Path, command: str) -> Path:

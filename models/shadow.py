@@ -8,6 +8,7 @@ cells to lie on them. app/canvas.js runs the same query in the browser (tests/te
 """
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,22 @@ def build(masks: list[np.ndarray], seed: int = 0) -> np.ndarray:
     if not kept:  # a set too small to cluster: its mean is the one prototype
         kept = [grids.mean(axis=0)]
     return np.round(np.stack(kept) * 255).astype(np.uint8)
+
+
+def to_png(prototypes: np.ndarray) -> bytes:
+    """The prototypes side by side in one 8-bit grey PNG strip (GRID high, GRID x K wide): what a model folder
+    keeps (models.folder.SHADOW) and what a browser decodes."""
+    strip = np.concatenate(list(prototypes), axis=1)
+    out = io.BytesIO()
+    Image.fromarray(strip, "L").save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def from_png(path: str | Path) -> np.ndarray:
+    """K x GRID x GRID uint8 from a strip written by to_png."""
+    with Image.open(path) as image:
+        strip = np.asarray(image.convert("L"))
+    return strip.reshape(GRID, -1, GRID).transpose(1, 0, 2).copy()
 
 
 def shifted(image: np.ndarray, dy: int, dx: int) -> np.ndarray:

@@ -3,6 +3,7 @@ of half a shape lies on its other half."""
 import numpy as np
 from PIL import Image, ImageDraw
 
+import models
 from models import shadow
 
 
@@ -74,3 +75,28 @@ def test_partial_pairs_keep_some_strokes_of_the_whole_map(tmp_path):
         path.unlink()
     build_partials(tmp_path / "pairs", tmp_path / "partial", copies=2, progress=False)  # the same pairs again
     assert {p.name: p.read_bytes() for p in (tmp_path / "partial" / "train").glob("*.png")} == first
+
+
+def test_a_run_of_lines_keeps_its_shadow_and_ships_it(tmp_path):
+    """A retrained or shipped model gets a shadow: a run's model folder holds its data's prototypes, built once,
+    and evaluate --step and copying the folder keep them."""
+    from helpers import make_dataset, tiny
+
+    from models.folder import SHADOW, copy_model
+    from training.checkpoint import checkpoint_model
+    from training.trainer import Trainer
+
+    data = make_dataset(tmp_path / "pairs", n_train=12)
+    t = Trainer(tiny("s", data, max_steps=2, keep_every=1, save_every=1), tmp_path / "run", progress=False)
+    t.fit()
+    folder = tmp_path / "run" / "model"
+    prototypes = shadow.from_png(folder / SHADOW)
+    assert prototypes.shape[1:] == (shadow.GRID, shadow.GRID) and prototypes.any()
+    assert shadow.to_png(prototypes) == (folder / SHADOW).read_bytes()
+    built = (folder / SHADOW).stat().st_mtime_ns
+    t.export()
+    assert (folder / SHADOW).stat().st_mtime_ns == built  # not rebuilt at every export
+    step = checkpoint_model(tmp_path / "run", 2)
+    assert (step / SHADOW).read_bytes() == (folder / SHADOW).read_bytes()
+    shipped = copy_model(folder, tmp_path / "shipped", models.check_folder(folder))
+    assert (shipped / SHADOW).read_bytes() == (folder / SHADOW).read_bytes()

@@ -116,7 +116,7 @@ def test_checkpoint_loads_from_its_folder_alone(dataset, tmp_path):
     Trainer(cfg, tmp_path / "run", progress=False).fit()
     folder = tmp_path / "run" / "model"
     assert sorted(p.name for p in folder.iterdir()) == ["config.json", "discriminator.safetensors",
-                                                        "model.safetensors", "optimizers.safetensors"]
+                                                        "model.safetensors", "optimizers.safetensors", "shadow.png"]
     translator = models.load(folder)
     assert translator.config.name == "portable" and translator.config.input_kind == "sketch"
     assert translator.config.generator.num_downs == 6 and translator.config.training["steps"] == 2

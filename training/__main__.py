@@ -199,7 +199,8 @@ def main(argv: list[str] | None = None) -> None:
         help="comma-separated subset of prepare,train,evaluate,export; `card` alone re-renders the "
         "shipped card, `rescore` re-measures the shipped model and re-renders its card, `discriminator` "
         "trains a D alone against the shipped generator (--d-warmup STEPS, default 1000; pass the "
-        "model's recipe options) and puts it in the model's folder",
+        "model's recipe options) and puts it in the model's folder, `shadow` rebuilds its drawing shadow "
+        "from the data's train edge maps",
     )
     sh.add_argument(
         "--eval-limit", type=non_negative_int, default=0, help="evaluate on the first N val pairs only (0 = all)"

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from models import shadow
 from models.config import ModelConfig
 from models.files import atomic_write_bytes
-from models.folder import DISCRIMINATOR
+from models.folder import DISCRIMINATOR, SHADOW
 from models.networks import PALETTE_PRIOR
 
 METRIC_ROWS = [
@@ -202,6 +203,9 @@ def write_card(recipe, dest: Path, config: ModelConfig, eval_dir: Path | None = 
            "MobileNetV2 that gives the ImageNet figures: those figures are not an independent judge of this model; "
            "the cat-face detector, structure, colour and the sample sheets decide what ships"]
           if any(t.get(k) for k in IMAGENET_OPTIONS) else []),
+        *([f"- Shadow (`{SHADOW}`): {len(shadow.from_png(dest / SHADOW))} prototypes of the training edge maps, "
+           f"each the mean of at least {shadow.MIN_MEMBERS} of them (no training map is kept)"]
+          if (dest / SHADOW).is_file() else []),
         f"- Device: {t.get('device', '?')}; batch size {t.get('batch_size', '?')}",
         f"- Trained: {t.get('steps', '?')} steps = {t.get('epochs', '?')} epochs, "
         f"{t.get('wall_seconds', 0) / 3600:.2f} h wall time",

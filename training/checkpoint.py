@@ -27,6 +27,7 @@ from models.folder import (
     OPTIMIZERS,
     PROJECTED,
     MissingWeightsError,
+    copy_shadow,
     flatten_optimizers,
     save_model,
     unflatten_optimizer,
@@ -226,6 +227,7 @@ def checkpoint_model(run_dir: Path, step: int | Sequence[int], out: Path | None 
         name += "".join(f"+{r.parent.name}-{r.name}_" + "_".join(map(str, sorted(s))) for r, s in parts[:-1])
         out = run_dir / "checkpoints" / name / "model"
     save_model(out, generator, cfg.model)
+    copy_shadow(run_dir / "model", out)  # built once per run, from its data (Trainer.export)
     newest = run_dir / "checkpoints" / f"step_{last:08d}"  # D and Adam of the last step travel with the mean
     has_d = (newest / DISCRIMINATOR).is_file()
     meta = json.loads((newest / "state.json").read_text())["optimizers"] if has_d else {}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from models.config import ModelConfig
 from models.files import atomic_write_bytes
-from models.folder import CONFIG, check_folder, copy_carried, copy_model
+from models.folder import CONFIG, SHADOW, check_folder, copy_carried, copy_model
 from models.shipped import SHIPPED, ShippedModel
 
 from .config import make_config
@@ -22,7 +22,7 @@ from .data import DataError
 from .fetch import FETCHED, OFFICIAL
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "models"
-STAGES = ("prepare", "train", "evaluate", "export", "card", "rescore", "discriminator")
+STAGES = ("prepare", "train", "evaluate", "export", "card", "rescore", "discriminator", "shadow")
 D_STEPS = 1000  # `discriminator` stage: steps of D alone against the shipped generator
 
 
@@ -121,6 +121,16 @@ def ship(name: str, shared: str = "../shared/datasets", data_root: str = "data",
         return rescore(recipe, data, Path(runs) / "shipped" / name / "eval_val", eval_limit)
     if "discriminator" in stages:
         return train_discriminator(recipe, data, Path(runs) / "discriminator" / name, command, options)
+    if "shadow" in stages:  # (re)build the shipped model's shadow from its data's train edge maps
+        from models import shadow
+
+        from .card import write_card
+
+        maps = shadow.edge_maps(data)
+        if not maps:
+            raise DataError(f"{data}: no train pairs to build {name}'s shadow from")
+        atomic_write_bytes(ASSETS / name / SHADOW, shadow.to_png(shadow.build(maps)))
+        return write_card(recipe, ASSETS / name, ModelConfig.from_file(ASSETS / name / CONFIG))
     return model
 
 

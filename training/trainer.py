@@ -20,10 +20,12 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from models import shadow
 from models.config import HINT_CHANNELS
 from models.files import CheckpointError, atomic_write_bytes, naming, remove_temps
 from models.folder import (
     DISCRIMINATOR,
+    SHADOW,
     MissingWeightsError,
     flatten_optimizers,
     load_carried,
@@ -470,6 +472,10 @@ class Trainer:
             if self.discriminator_from:
                 model_cfg.training["init_from"]["discriminator_from"] = self.discriminator_from
         folder = save_model(self.run_dir / "model", self.G, model_cfg)
+        if model_cfg.input_kind in ("edges", "sketch") and not (folder / SHADOW).is_file():
+            maps = shadow.edge_maps(cfg.data.root)  # once a run: its data does not change
+            if maps:
+                atomic_write_bytes(folder / SHADOW, shadow.to_png(shadow.build(maps)))
         opt_tensors, opt_meta = flatten_optimizers(self.optimizers)
         write_carried(folder, None if self.D is None else self.D.state_dict(), opt_tensors, opt_meta,
                       None if self.P is None else self.P.state_dict())
