@@ -27,7 +27,7 @@ from PIL import Image
 
 from models.folder import DISCRIMINATOR, OPTIMIZERS, flatten_optimizers, load_carried, write_carried
 from models.translator import Translator
-from training.checkpoint import load_checkpoint
+from training.checkpoint import GENERATOR, load_checkpoint
 from training.config import read_run_config
 from training.data import PairDataset
 from training.evaluate import to_uint8
@@ -65,7 +65,7 @@ def main() -> None:
         trainer = Trainer(cfg, Path(tmp) / "run", progress=False)
         fresh_adam(trainer)
         d_fresh = copy.deepcopy(trainer.D.state_dict())
-        load_checkpoint(ckpt, trainer.G, trainer.D, trainer.optimizers)
+        load_checkpoint(ckpt, {GENERATOR: trainer.G, DISCRIMINATOR: trainer.D}, trainer.optimizers)
         start = {"G": copy.deepcopy(trainer.G.state_dict()), "D": copy.deepcopy(trainer.D.state_dict()),
                  "opt": copy.deepcopy({k: o.state_dict() for k, o in trainer.optimizers.items()})}
         folder = Path(tmp) / "model"

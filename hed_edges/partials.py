@@ -12,19 +12,8 @@ from tqdm import tqdm
 
 from models.images import BadImageError, open_image
 
+from . import pairs
 from .importers import halves
-from .pairs import (
-    IMAGE_SUFFIXES,
-    MANIFEST,
-    SPLITS,
-    NothingBuiltError,
-    count_pairs,
-    remove_stale_temps,
-    require_pairs,
-    save_atomic,
-    side_by_side,
-    write_json_atomic,
-)
 
 PARTIAL2EDGES = {"kind": "partial2edges", "layout": "AtoB: left = some strokes of an edge map, right = all of them"}
 KEEP = (0.3, 0.7)  # the share of strokes a partial drawing keeps, drawn uniformly
@@ -42,11 +31,11 @@ def build_partials(src_dir: str | Path, out_dir: str | Path, copies: int = 3, pr
     same split). Each copy's strokes are drawn from a generator seeded by its name, so a rerun resumes and
     rebuilds the same pairs."""
     src_dir, out_dir = Path(src_dir), Path(out_dir)
-    remove_stale_temps(out_dir)
-    files = [f for s in SPLITS if (src_dir / s).is_dir() for f in sorted((src_dir / s).iterdir())
-             if f.suffix.lower() in IMAGE_SUFFIXES]
+    pairs.remove_stale_temps(out_dir)
+    files = [f for s in pairs.SPLITS if (src_dir / s).is_dir() for f in sorted((src_dir / s).iterdir())
+             if f.suffix.lower() in pairs.IMAGE_SUFFIXES]
     if not files:
-        raise NothingBuiltError(f"{src_dir}: no pair images in train/, val/ or test/")
+        raise pairs.NothingBuiltError(f"{src_dir}: no pair images in train/, val/ or test/")
     skipped = []
     for src in tqdm(files, desc=f"partials of {src_dir.name}", unit="map", disable=not progress):
         rel = src.relative_to(src_dir)
@@ -64,8 +53,8 @@ def build_partials(src_dir: str | Path, out_dir: str | Path, copies: int = 3, pr
             rng = np.random.default_rng(seed)
             partial = keep_strokes(lines, rng, rng.uniform(*KEEP))
             drawn = Image.fromarray(np.where(partial, 0, 255).astype(np.uint8))
-            save_atomic(side_by_side(drawn, edges), out)
+            pairs.save_atomic(pairs.side_by_side(drawn, edges), out)
     data = {**PARTIAL2EDGES, "source": str(src_dir.resolve()), "copies": copies, "keep": KEEP,
-            "counts": count_pairs(out_dir), "skipped": skipped}
-    write_json_atomic(data, out_dir / MANIFEST)
-    return require_pairs(data, out_dir, len(files), "maps")
+            "counts": pairs.count_pairs(out_dir), "skipped": skipped}
+    pairs.write_json_atomic(data, out_dir / pairs.MANIFEST)
+    return pairs.require_pairs(data, out_dir, len(files), "maps")

@@ -13,6 +13,7 @@ from scipy import ndimage
 from app import static
 from app.registry import SHIPPED, Registry
 from benchmarks.browser import page_vs_pytorch, png_array, static_last_run, static_page
+from models.shipped import SHIPPED as SHIPPED_MODELS
 from tests.helpers import needs_static_page, static_stroke
 
 WAIT = 180_000  # ms; generous: the CI CPU may be shared
@@ -106,6 +107,7 @@ def test_page_is_small_and_self_contained(site):
     assert set(sizes) == {*CASES, "shared", "total"}
     assert sizes["total"] <= 60e6
     assert [m["key"] for m in manifest["models"]] == list(CASES)
+    assert [m["label"] for m in manifest["models"]] == [SHIPPED_MODELS[k].title for k in CASES]  # models.shipped
     text = (
         "".join(p.read_text(encoding="utf-8") for p in out.glob("*.html")) + (out / "static.js").read_text()
     )

@@ -110,6 +110,7 @@ def resume_checkpoint(
 
     Returns its state (None when there is no checkpoint yet) and one line per file ignored or
     checkpoint skipped. Raises CheckpointError when checkpoints exist but none reads back."""
+    nets = {GENERATOR: generator, DISCRIMINATOR: discriminator, PROJECTED: projected}
     notes = []
     pointer = folder / LATEST
     if pointer.exists():
@@ -122,7 +123,7 @@ def resume_checkpoint(
     candidates = sorted((p for p in folder.glob("step_*") if p.is_dir()), reverse=True)
     for path in candidates:
         try:
-            return load_checkpoint(path, generator, discriminator, optimizers, projected), notes
+            return load_checkpoint(path, nets, optimizers), notes
         except CheckpointError as e:
             notes.append(f"skipping checkpoint {path.name}: {e}")
     if candidates:
@@ -145,18 +146,13 @@ def _read_state(path: Path, optimizers: dict[str, torch.optim.Optimizer]) -> dic
     return state
 
 
-def load_checkpoint(
-    path: Path,
-    generator: torch.nn.Module,
-    discriminator: torch.nn.Module | None,
-    optimizers: dict[str, torch.optim.Optimizer],
-    projected: torch.nn.Module | None = None,
-) -> dict[str, Any]:
-    """Restore weights, Adam state and RNG state; return the saved training state.
+def load_checkpoint(path: Path, nets: dict[str, torch.nn.Module | None],
+                    optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, Any]:
+    """Restore weights (`nets`: file name -> network, None for one the run has not), Adam state and RNG state;
+    return the saved training state.
 
     Every file is read before anything is restored; CheckpointError names the file that does not fit."""
     state = _read_state(path, optimizers)
-    nets = {GENERATOR: generator, DISCRIMINATOR: discriminator, PROJECTED: projected}
     weights = {name: (net, read_tensors(path / name)) for name, net in nets.items() if net is not None}
     file = path / OPTIMIZERS
     tensors = read_tensors(file)
