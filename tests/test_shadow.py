@@ -100,3 +100,20 @@ def test_a_run_of_lines_keeps_its_shadow_and_ships_it(tmp_path):
     assert (step / SHADOW).read_bytes() == (folder / SHADOW).read_bytes()
     shipped = copy_model(folder, tmp_path / "shipped", models.check_folder(folder))
     assert (shipped / SHADOW).read_bytes() == (folder / SHADOW).read_bytes()
+
+
+def test_l2_is_one_field_and_trains(tmp_path):
+    """--l2 (the completion route's loss: lines are rare, so L1's median is a blank) trains G by the mean
+    squared error alone with --objective l1 --lambda-l1 0."""
+    import json
+
+    from helpers import make_dataset, tiny
+
+    from training.trainer import Trainer
+
+    data = make_dataset(tmp_path / "pairs")
+    t = Trainer(tiny("l2", data, objective="l1", lambda_l1=0.0, l2=1.0, max_steps=2, log_every=1), tmp_path / "run",
+                progress=False)
+    t.fit()
+    logged = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert all("G_l2" in r and "D_real" not in r for r in logged if "step" in r)

@@ -105,6 +105,11 @@ class TrainConfig(JsonConfig):
         "", type=policy_arg, metavar="POLICY",
         help="DiffAugment D's inputs for small sets: any of color,translation,cutout (comma-separated); geometry is "
              "shared by condition and image, colour changes the image only. Default: off")
+    l2: Annotated[float, NON_NEGATIVE] = option(
+        0.0, metavar="W",
+        help="add W x the mean squared error to G's loss: where a target's lines are rare and uncertain, as the "
+             "shadow's completion maps are, L1's median is a blank and the mean is their probability (default 0: "
+             "off)")
     feature_matching: Annotated[float, NON_NEGATIVE] = option(
         0.0, metavar="W", help="add W x L1 between D's features of real and fake to G's loss (default 0: off)")
     # Pretrained eyes: torchvision's ImageNet MobileNetV2, frozen (training.imagenet, training.projected).

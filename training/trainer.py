@@ -308,6 +308,8 @@ class Trainer:
     def g_step(self, batch: Batch, fake: torch.Tensor, fake_logits: torch.Tensor | None, fm: torch.Tensor | None,
                extras: dict[str, tuple[float, torch.Tensor]], terms: dict[str, float]) -> None:
         cfg = self.cfg
+        if cfg.l2:
+            extras = {**extras, "G_l2": (cfg.l2, F.mse_loss(fake.float(), batch.b.float()))}
         loss_g, g_terms = generator_loss(fake_logits, fake, batch.b, cfg.lambda_l1, cfg.uses_l1, fm,
                                          cfg.feature_matching, batch.teacher_out, cfg.distill, batch.near_lines,
                                          extras)
