@@ -16,6 +16,8 @@ from PIL import Image
 from scipy import ndimage
 from scipy.cluster.vq import kmeans2
 
+from .images import BadImageError, open_image
+
 GRID = 64  # cells a side: a cell is 4 px of a 256-px edge map, 8 of the 512-px canvas
 BLUR = 1.5  # cells: matching tolerates strokes a little off the prototype's lines
 PROTOTYPES = 64  # at most; fewer for small sets, so that every cluster keeps MIN_MEMBERS maps
@@ -39,14 +41,18 @@ def descriptor(grid: np.ndarray) -> np.ndarray:
 
 
 def edge_maps(folder: Path, split: str = "train") -> list[np.ndarray]:
-    """The input halves of a pairs folder's split as bool ink masks (dark lines on white paper)."""
+    """The input halves of a pairs folder's split as bool ink masks (dark lines on white paper); a file that does
+    not read as an image is left out (the shadow is built at the end of a run, which must not fail on it)."""
     masks = []
     for path in sorted((Path(folder) / split).glob("*")):
         if path.suffix.lower() not in (".jpg", ".jpeg", ".png"):
             continue
-        with Image.open(path) as pair:
-            w, h = pair.size
-            edges = pair.crop((0, 0, w // 2, h)).convert("L").resize((256, 256), Image.BILINEAR)
+        try:
+            pair = open_image(path, name=path.name)
+        except BadImageError:
+            continue
+        w, h = pair.size
+        edges = pair.crop((0, 0, w // 2, h)).convert("L").resize((256, 256), Image.BILINEAR)
         masks.append(np.asarray(edges) < 128)
     return masks
 

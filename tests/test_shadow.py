@@ -100,6 +100,8 @@ def test_a_run_of_lines_keeps_its_shadow_and_ships_it(tmp_path):
     assert (step / SHADOW).read_bytes() == (folder / SHADOW).read_bytes()
     shipped = copy_model(folder, tmp_path / "shipped", models.check_folder(folder))
     assert (shipped / SHADOW).read_bytes() == (folder / SHADOW).read_bytes()
+    (data / "train" / "torn.jpg").write_bytes(b"\xff\xd8 a copy cut short")  # `ship --stages shadow` skips it
+    assert len(shadow.edge_maps(data)) == 12
 
 
 def test_l2_is_one_field_and_trains(tmp_path):
